@@ -1,1 +1,19 @@
-pub fn hello() {}
+//! exsync's library: everything the functions and the local runner share.
+//!
+//! # Layout
+//!
+//! - [`domain`]: ids and nouns as types (a `MailboxAddress` is not a `String`).
+//! - [`secret`]: secrets that never print, and the references that name them.
+//! - [`config`]: the TOML file, validated, with the key of every problem.
+//! - [`model`]: an email as it travels from Graph to Dataverse.
+//! - [`jobs`]: the versioned queue messages between the functions.
+//! - [`status`]: a mailbox's health as an admin sees it.
+//! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock).
+
+pub mod config;
+pub mod domain;
+pub mod jobs;
+pub mod model;
+pub mod ports;
+pub mod secret;
+pub mod status;

@@ -1,0 +1,137 @@
+//! State: subscriptions, delta cursors, pass coalescing, de-duplication, mailbox status.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::{
+    domain::{Folder, InternetMessageId, MailboxAddress, RecordId, SubscriptionId},
+    secret::Secret,
+    status::{MailboxStatus, StatusEvent},
+};
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("store: {message}")]
+pub struct StoreError {
+    /// What failed.
+    pub message: String,
+    /// Whether trying again can help.
+    pub retryable: bool,
+}
+
+/// A Graph subscription exsync made, and the clientState that proves its notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    /// Graph's id.
+    pub id: SubscriptionId,
+    /// The mailbox.
+    pub mailbox: MailboxAddress,
+    /// The folder its resource covers.
+    pub folder: Folder,
+    /// When Graph will delete it unless renewed.
+    pub expires_at: OffsetDateTime,
+    /// The shared secret Graph echoes in every notification.
+    pub client_state: Secret,
+}
+
+/// Subscriptions by id and by mailbox.
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync + std::fmt::Debug {
+    /// Inserts or replaces.
+    async fn put_subscription(&self, record: &SubscriptionRecord) -> Result<(), StoreError>;
+    /// By Graph id.
+    async fn subscription(
+        &self,
+        id: &SubscriptionId,
+    ) -> Result<Option<SubscriptionRecord>, StoreError>;
+    /// All of a mailbox's.
+    async fn subscriptions_of(
+        &self,
+        mailbox: &MailboxAddress,
+    ) -> Result<Vec<SubscriptionRecord>, StoreError>;
+    /// Forgets one (idempotent).
+    async fn delete_subscription(&self, id: &SubscriptionId) -> Result<(), StoreError>;
+}
+
+/// Where a folder's delta query resumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeltaCursor {
+    /// Mid-pass: the `@odata.nextLink` of the next page.
+    Next(String),
+    /// Caught up: the `@odata.deltaLink` for the next round.
+    Delta(String),
+}
+
+/// Delta cursors per mailbox and folder.
+#[async_trait]
+pub trait CursorStore: Send + Sync + std::fmt::Debug {
+    /// The stored cursor, if any.
+    async fn cursor(
+        &self,
+        mailbox: &MailboxAddress,
+        folder: Folder,
+    ) -> Result<Option<DeltaCursor>, StoreError>;
+    /// Stores a cursor.
+    async fn put_cursor(
+        &self,
+        mailbox: &MailboxAddress,
+        folder: Folder,
+        cursor: &DeltaCursor,
+    ) -> Result<(), StoreError>;
+    /// Forgets the cursor (the next pass starts over).
+    async fn clear_cursor(
+        &self,
+        mailbox: &MailboxAddress,
+        folder: Folder,
+    ) -> Result<(), StoreError>;
+}
+
+/// Coalesces triggers of one folder into one queued pass (DESIGN: notifications that arrive
+/// while a pass is queued join it).
+#[async_trait]
+pub trait PassStore: Send + Sync + std::fmt::Debug {
+    /// Marks a pass as queued. `true`: the caller must enqueue one (none is queued, or the
+    /// mark is older than `stale_after` and its job is presumed lost); `false`: a queued pass
+    /// that has not started yet will see this change.
+    async fn request_pass(
+        &self,
+        mailbox: &MailboxAddress,
+        folder: Folder,
+        now: OffsetDateTime,
+        stale_after: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+    /// Clears the mark as a pass starts reading, so later changes queue a new pass.
+    async fn begin_pass(&self, mailbox: &MailboxAddress, folder: Folder) -> Result<(), StoreError>;
+}
+
+/// Internet Message-ID to Dataverse activity, across all mailboxes (DESIGN invariant 3).
+#[async_trait]
+pub trait DedupeStore: Send + Sync + std::fmt::Debug {
+    /// The activity an Internet Message-ID became, if known.
+    async fn activity_of(
+        &self,
+        message_id: &InternetMessageId,
+    ) -> Result<Option<RecordId>, StoreError>;
+    /// Records the activity of a Message-ID (idempotent; the first record wins).
+    async fn record_activity(
+        &self,
+        message_id: &InternetMessageId,
+        activity: RecordId,
+    ) -> Result<(), StoreError>;
+}
+
+/// Mailbox status records.
+#[async_trait]
+pub trait StatusStore: Send + Sync + std::fmt::Debug {
+    /// Applies an event atomically (counters add up under concurrent workers).
+    async fn report(
+        &self,
+        mailbox: &MailboxAddress,
+        event: StatusEvent,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// One mailbox's status.
+    async fn status(&self, mailbox: &MailboxAddress) -> Result<Option<MailboxStatus>, StoreError>;
+    /// Every mailbox's status.
+    async fn statuses(&self) -> Result<Vec<MailboxStatus>, StoreError>;
+}
