@@ -9,11 +9,13 @@
 //! - [`jobs`]: the versioned queue messages between the functions.
 //! - [`status`]: a mailbox's health as an admin sees it.
 //! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock).
+//! - [`outcome`]: what a handler says happened to a job.
 
 pub mod config;
 pub mod domain;
 pub mod jobs;
 pub mod model;
+pub mod outcome;
 pub mod ports;
 pub mod secret;
 pub mod status;
