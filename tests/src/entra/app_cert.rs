@@ -131,3 +131,22 @@ pub fn assertion_claims(client_id: &str, audience: &str, now: i64, lifetime_secs
         "exp": now + lifetime_secs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer, pem::PemObject};
+
+    #[test]
+    fn the_pem_bundle_holds_the_certificate_and_its_pkcs8_key() {
+        let cert = AppCertificate::valid_at("bundle", OffsetDateTime::now_utc());
+        let bundle = cert.pem_bundle();
+        let certs: Vec<_> =
+            CertificateDer::pem_slice_iter(bundle.as_bytes()).collect::<Result<_, _>>().unwrap();
+        assert_eq!(certs.len(), 1);
+        assert_eq!(certs[0].as_ref(), cert.der());
+        let key = PrivatePkcs8KeyDer::from_pem_slice(bundle.as_bytes()).unwrap();
+        let pair = RsaKeyPair::from_pkcs8(key.secret_pkcs8_der()).unwrap();
+        assert_eq!(pair.public_modulus_len(), 256, "RSA-2048");
+    }
+}

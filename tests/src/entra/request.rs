@@ -67,8 +67,9 @@ pub struct ClientAuth {
 }
 
 impl ClientAuth {
-    /// Reads `client_secret`, `client_assertion` or HTTP Basic (RFC 6749 section 2.3.1; Entra
-    /// lists `client_secret_basic` among its `token_endpoint_auth_methods_supported`).
+    /// Reads `client_secret`, `client_assertion` or HTTP Basic (RFC 6749 section 2.3.1, accepted
+    /// per reference B1; Entra's metadata lists `client_secret_post`, `private_key_jwt` and
+    /// `client_secret_basic`, panva/wellknown `issuers/entra-common`).
     pub fn read(headers: &HeaderMap, form: &Form) -> Result<Self, AadError> {
         let basic = basic_credentials(headers)?;
         let secret = form.get("client_secret");
