@@ -19,8 +19,9 @@ use tracing::instrument;
 use url::Url;
 
 use super::{
+    advice::Subject,
     credential::{AppRegistration, CredentialFactory},
-    error::{EntraFailure, Subject},
+    error::EntraFailure,
 };
 use crate::{
     config::{Config, Credential},
@@ -108,6 +109,11 @@ impl TokenService {
             clock,
             built: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Gives each token request `timeout` instead of 30 s.
+    pub fn with_request_timeout(self, timeout: std::time::Duration) -> Self {
+        Self { factory: self.factory.with_request_timeout(timeout), ..self }
     }
 
     /// `{resource URL}/.default`: every application permission granted on the resource.
