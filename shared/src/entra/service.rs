@@ -15,7 +15,7 @@ use std::{
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use time::OffsetDateTime;
-use tracing::instrument;
+use tracing::{field::Empty, instrument};
 use url::Url;
 
 use super::{
@@ -158,7 +158,7 @@ impl TokenService {
 
 #[async_trait]
 impl Tokens for TokenService {
-    #[instrument(skip_all, fields(key = %key, resource = ?resource))]
+    #[instrument(skip_all, fields(key = %key, resource = ?resource, tenant = Empty))]
     async fn token(
         &self,
         key: &CredentialKey,
@@ -168,6 +168,7 @@ impl Tokens for TokenService {
             let message = "no such credential in the configuration".to_string();
             return Err(TokenError::permanent(key, None, message));
         };
+        tracing::Span::current().record("tenant", app.tenant_id.as_str());
         let reference = match &app.credential {
             Credential::Secret(r) | Credential::Certificate(r) => r,
         };

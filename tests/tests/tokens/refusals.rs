@@ -44,6 +44,53 @@ async fn a_wrong_secret_is_aadsts7000215_not_retryable_and_never_printed() {
     assert_eq!(world.requests(), 2, "one per call: a 401 is not retried");
 }
 
+/// Everything logged while `body` runs, at every level and from every crate (azure_core,
+/// reqwest, hyper, h2 included).
+async fn logs_of<F: std::future::Future>(body: F) -> (F::Output, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    // A current-thread test runtime: the default subscriber covers every task of the test.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let output = body.await;
+    let logs = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+    (output, logs)
+}
+
+#[tokio::test]
+async fn neither_secrets_nor_tokens_reach_the_logs() {
+    let world = World::start().await;
+    let service = world.service();
+    let ((good, bad), logs) = logs_of(async {
+        let good = service.token(&profile("fabrikam"), Resource::Graph).await.unwrap();
+        world.write("fabrikam.secret", "Wr0ng~secret.value_that_must_not_leak");
+        let bad = service.token(&profile("fabrikam"), Resource::Graph).await.unwrap_err();
+        (good, bad)
+    })
+    .await;
+    assert!(logs.contains("AADSTS7000215") && logs.contains("token issued"), "{logs}");
+    assert_eq!(bad.code.as_deref(), Some("AADSTS7000215"));
+    // Parts that URL encoding leaves alone, so a logged form body would show too.
+    let secrets = ["s3cr3t.value_with", "secret.value_that", good.token.expose()];
+    for secret in secrets {
+        assert!(!logs.contains(secret), "{secret} is in the logs");
+    }
+}
+
 #[tokio::test]
 async fn tokens_never_show_in_debug_output() {
     let world = World::start().await;
