@@ -165,7 +165,9 @@ impl Tokens for TokenService {
         resource: Resource,
     ) -> Result<AccessToken, TokenError> {
         let Some(app) = self.apps.get(key) else {
-            let message = "no such credential in the configuration".to_string();
+            let message = "no such credential in the configuration (a mailbox without its own \
+                           app uses its profile's: see CredentialKey::of_mailbox)"
+                .to_string();
             return Err(TokenError::permanent(key, None, message));
         };
         tracing::Span::current().record("tenant", app.tenant_id.as_str());
