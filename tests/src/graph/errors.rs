@@ -5,7 +5,16 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::dates;
+use super::{dates, ids::IdError};
+
+impl From<IdError> for GraphError {
+    fn from(e: IdError) -> Self {
+        match e {
+            IdError::Malformed => Self::id_malformed(),
+            IdError::NotFound => Self::item_not_found(),
+        }
+    }
+}
 
 /// One failed request, rendered by [`GraphError::body`].
 #[derive(Debug, Clone, PartialEq, Eq)]
