@@ -12,6 +12,14 @@ impl From<IdError> for GraphError {
         match e {
             IdError::Malformed => Self::id_malformed(),
             IdError::NotFound => Self::item_not_found(),
+            // Exchange's answer for an id of another mailbox, with 404
+            // (MicrosoftDocs/BusinessApplicationPlatform-Connectors-public#80 for the body;
+            // OfficeDev/office-js#3093 for the status).
+            IdError::OtherMailbox => Self::new(
+                StatusCode::NOT_FOUND,
+                "ErrorInvalidMailboxItemId",
+                "Item Id doesn't belong to the current mailbox.",
+            ),
         }
     }
 }

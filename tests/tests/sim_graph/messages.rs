@@ -243,11 +243,8 @@ async fn a_moved_message_gets_a_new_regular_id_while_its_immutable_id_still_reso
         "ErrorInvalidIdMalformed",
     );
     // Ids of one mailbox do not resolve in another.
-    assert_error(
-        &env.get(&format!("/users/{BOB}/messages/{}", moved.id), &token).await,
-        404,
-        "ErrorItemNotFound",
-    );
+    let resp = env.get(&format!("/users/{BOB}/messages/{}", moved.id), &token).await;
+    assert_error(&resp, 404, "ErrorInvalidMailboxItemId");
     // Deleted is gone.
     env.sim.delete(ALICE, &moved.id);
     assert_error(

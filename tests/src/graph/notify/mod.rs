@@ -135,6 +135,7 @@ impl Notifier {
         *self.inner.faults.lock().expect("faults lock") = faults;
     }
 
+    /// What happened to notifications so far.
     pub fn stats(&self) -> NotificationStats {
         *self.inner.stats.lock().expect("stats lock")
     }

@@ -12,6 +12,7 @@ use crate::graph::{
     handshake,
     pipeline::{Ctx, apply_fault},
     request::ApiResponse,
+    store::FolderKind,
     subscription::{self, ChangeTypes, SubKind, Subscription},
 };
 
@@ -110,7 +111,13 @@ pub(crate) async fn create(ctx: &Ctx<'_>) -> Result<ApiResponse, GraphError> {
         match (&parsed.folder, parsed.kind) {
             (None, _) => None,
             (Some(f), SubKind::Messages) => Some(mail_folder(mb, f)?),
-            (Some(f), _) => Some(mb.folder_by_ref(f).map_err(GraphError::from)?.index),
+            (Some(f), _) => {
+                let folder = mb.folder_by_ref(f).map_err(GraphError::from)?;
+                if folder.kind != FolderKind::Contacts {
+                    return Err(GraphError::item_not_found());
+                }
+                Some(folder.index)
+            }
         }
     };
     check_quota(ctx, &mailbox_id)?;
