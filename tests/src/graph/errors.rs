@@ -97,6 +97,16 @@ impl GraphError {
         )
     }
 
+    /// 404 for a user without an Exchange Online mailbox (reference 10.2; the status is
+    /// UNCONFIRMED there, sometimes 401/403).
+    pub fn mailbox_not_enabled() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "MailboxNotEnabledForRESTAPI",
+            "REST API is not yet supported for this mailbox.",
+        )
+    }
+
     /// 404 for an item id that is unknown, deleted, or stale after a move (reference 10.2).
     pub fn item_not_found() -> Self {
         Self::new(

@@ -54,6 +54,20 @@ impl GraphSim {
         id
     }
 
+    /// Adds a user without an Exchange Online mailbox (unlicensed, not yet provisioned):
+    /// mail, calendar and contact calls answer 404 `MailboxNotEnabledForRESTAPI`.
+    pub fn add_user_without_mailbox(
+        &self,
+        tenant_id: &str,
+        address: &str,
+        display_name: &str,
+    ) -> String {
+        let id = self.add_mailbox(tenant_id, address, display_name);
+        let mut state = self.inner.state.lock().expect("state lock");
+        state.mailbox_mut(&id).enabled = false;
+        id
+    }
+
     /// Restricts `app_id` in `tenant_id` to the mailboxes at `allowed` (an application access
     /// policy or RBAC scope, reference 11.2); others answer 403 "Access to OData is disabled.".
     pub fn restrict_app(&self, tenant_id: &str, app_id: &str, allowed: &[&str]) {

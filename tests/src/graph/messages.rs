@@ -70,9 +70,25 @@ fn with_preferences(ctx: &Ctx, mut resp: ApiResponse, page: Option<usize>) -> Ap
     resp
 }
 
-/// `GET /users/{u}/messages/{id}`.
+/// `GET /users/{u}/messages/{id}`, with `$select` and `$expand=attachments`.
 pub(crate) fn get(ctx: &Ctx, mailbox_id: &str, id: &str) -> Result<ApiResponse, GraphError> {
     let select = message_select(ctx)?;
+    let mut expand_attachments = false;
+    for (k, v) in &ctx.req.query {
+        match k.to_ascii_lowercase().as_str() {
+            "$select" => {}
+            "$expand" if v.eq_ignore_ascii_case("attachments") => expand_attachments = true,
+            other if other.starts_with('$') => {
+                return Err(GraphError::bad_request(format!(
+                    "Query option '{k}={v}' is not supported by this simulator."
+                )));
+            }
+            _ => {}
+        }
+    }
+    if expand_attachments && ctx.basic_only() {
+        return Err(GraphError::access_denied());
+    }
     let state = ctx.sim.state.lock().expect("state lock");
     let mb = state.mailbox(mailbox_id);
     let item = message(mb, id)?;
@@ -82,6 +98,11 @@ pub(crate) fn get(ctx: &Ctx, mailbox_id: &str, id: &str) -> Result<ApiResponse, 
         format!("{}/v1.0/$metadata#users('{}')/messages/$entity", ctx.base, mb.id).into(),
     );
     body.extend(render_message(ctx, mb, item, &view(ctx, select.as_deref())));
+    if expand_attachments {
+        let m = item.message().expect("a message");
+        let attachments = m.attachments.iter().map(|a| render::attachment(mb, item.key, a));
+        body.insert("attachments".into(), Value::Array(attachments.collect()));
+    }
     Ok(with_preferences(ctx, ApiResponse::ok(Value::Object(body)), None))
 }
 

@@ -99,7 +99,10 @@ pub(crate) async fn run_in_wave(
 /// Resolves the mailbox and checks the caller may use it for `op`.
 fn admit_user(ctx: &Ctx, user: &str, op: &UserOp) -> Result<String, GraphError> {
     let state = ctx.sim.state.lock().expect("state lock");
-    let mailbox_id = state.find_user(&ctx.token.tenant_id, user)?;
+    let mailbox_id = match op {
+        UserOp::GetUser => state.find_user(&ctx.token.tenant_id, user)?,
+        _ => state.find_mailbox(&ctx.token.tenant_id, user)?,
+    };
     if !ctx.has_any(op.roles()) {
         return Err(GraphError::access_denied());
     }

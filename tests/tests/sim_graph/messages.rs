@@ -213,6 +213,10 @@ async fn attachments_list_get_and_raw_value() {
         .unwrap();
     assert_eq!(raw.headers()["content-type"], "application/pdf");
     assert_eq!(raw.bytes().await.unwrap().to_vec(), pdf);
+    let (_, _, expanded) = env.get(&format!("{base}?$expand=attachments"), &token).await;
+    assert_eq!(expanded["attachments"].as_array().unwrap().len(), 2);
+    let resp = env.get(&format!("{base}?$expand=mentions"), &token).await;
+    assert_error(&resp, 400, "BadRequest");
 }
 
 #[tokio::test]

@@ -86,7 +86,7 @@ pub(super) fn expiration(
 pub(super) fn admit(ctx: &Ctx, user: &str, roles: &[&str]) -> Result<(String, Permit), GraphError> {
     let mailbox_id = {
         let state = ctx.sim.state.lock().expect("state lock");
-        let mailbox_id = state.find_user(&ctx.token.tenant_id, user)?;
+        let mailbox_id = state.find_mailbox(&ctx.token.tenant_id, user)?;
         if !ctx.has_any(roles) {
             return Err(GraphError::access_denied());
         }
