@@ -171,7 +171,7 @@ async fn a_slow_endpoint_loses_notifications_and_is_told_it_missed_some() {
 }
 
 #[tokio::test]
-async fn injected_faults_drop_and_duplicate_notifications() {
+async fn injected_faults_drop_duplicate_and_delay_notifications() {
     let env = Env::start().await;
     let mut receiver = Receiver::start(&env.ca, Handshake::Echo).await;
     subscribe(&env, &inbox_subscription(&env, &receiver.url("/n"), 60)).await;
@@ -186,6 +186,12 @@ async fn injected_faults_drop_and_duplicate_notifications() {
     assert_eq!(a["value"][0]["resourceData"]["id"], m.id);
     let stats = env.sim.notification_stats();
     assert_eq!((stats.dropped_by_fault, stats.duplicated), (1, 1));
+    let delay = Duration::from_millis(400);
+    env.sim.notification_faults(NotificationFaults { delay: Some(delay), ..Default::default() });
+    let started = std::time::Instant::now();
+    env.sim.deliver(ALICE, NewMessage::new("late"));
+    receiver.next().await;
+    assert!(started.elapsed() >= delay);
 }
 
 #[tokio::test]
