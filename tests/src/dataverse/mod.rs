@@ -15,6 +15,7 @@
 //!   (reads), `headers.rs` (OData headers and `Prefer`), `limits.rs`, `errors.rs`.
 //! - `metadata/`: the tables; `store.rs`: the records; `state.rs`, `model.rs`, `reply.rs`.
 
+mod access;
 mod batch;
 mod body;
 mod env;
