@@ -63,6 +63,16 @@ fn run(env: &mut EnvState, ctx: &Ctx, op: Op<'_>) -> Result<Reply, ApiError> {
     let method = op.method;
     match resource {
         Resource::WhoAmI if method == Method::GET => Ok(who_am_i(env, ctx)),
+        // A function called with the wrong method (support article "No HTTP resource was
+        // found that matches the request URI", POST WhoAmI).
+        Resource::WhoAmI => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "",
+            format!(
+                "No HTTP resource was found that matches the request URI '{}{path}'.",
+                ctx.root()
+            ),
+        )),
         Resource::Set(table) if method == Method::GET => {
             query::list(&env.store, ctx, table, query, &prefer, None)
         }
