@@ -150,6 +150,7 @@ fn check_instance_annotation(
     Ok(())
 }
 
+/// A column must be valid for the operation (IsValidForCreate / IsValidForUpdate).
 pub(super) fn check_access(table: &Table, attr: &Attr, op: Operation) -> Result<(), ApiError> {
     let allowed = match op {
         Operation::Create => attr.access.create,

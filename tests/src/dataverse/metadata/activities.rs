@@ -66,6 +66,7 @@ const TASK_STATES: &[StateOption] = &[
     StateOption { value: 2, label: "Canceled", default_status: 6, statuses: &[(6, "Canceled")] },
 ];
 
+/// The activity tables and their satellites (parties, attachments, the pointer view).
 pub(super) fn tables() -> Vec<Table> {
     vec![
         super::email::email(),

@@ -66,7 +66,6 @@ pub(super) fn mailbox() -> Table {
             attr("isemailaddressapprovedbyo365admin", Kind::Boolean("No", "Yes", Some(false)), RO),
             attr("isforwardmailbox", Kind::Boolean("No", "Yes", Some(false)), RW),
         ],
-        true,
     );
     navs.push(Nav {
         name: "emailserverprofile".into(),
@@ -125,7 +124,6 @@ pub(super) fn emailserverprofile() -> Table {
             attr("timeoutmailboxconnection", Kind::Boolean("No", "Yes", Some(true)), RW),
             attr("timeoutmailboxconnectionafteramount", Kind::Integer(0, 100_000), RW),
         ],
-        true,
     );
     table(
         "emailserverprofile",

@@ -27,6 +27,7 @@ const LEAD_STATES: &[StateOption] = &[
     },
 ];
 
+/// `incomingemaildeliverymethod` options (user, queue, mailbox; reference A9).
 pub(super) const INCOMING_DELIVERY: &[(i64, &str)] = &[
     (0, "None"),
     (1, "Microsoft Dynamics 365 for Outlook"),
@@ -34,6 +35,7 @@ pub(super) const INCOMING_DELIVERY: &[(i64, &str)] = &[
     (3, "Forward Mailbox"),
 ];
 
+/// `outgoingemaildeliverymethod` options (reference A9).
 pub(super) const OUTGOING_DELIVERY: &[(i64, &str)] = &[
     (0, "None"),
     (1, "Microsoft Dynamics 365 for Outlook"),
@@ -49,6 +51,7 @@ const FILTERING: &[(i64, &str)] = &[
     (4, "No email messages"),
 ];
 
+/// The non-activity tables.
 pub(super) fn tables() -> Vec<Table> {
     vec![
         contact(),
@@ -94,14 +97,12 @@ fn email_addresses(attrs: &mut Vec<Attr>) {
     }
 }
 
-/// A record with a key, an owner and the two-state model, plus `extra` columns.
-pub(super) fn base(key: &'static str, extra: Vec<Attr>, with_state: bool) -> (Vec<Attr>, Vec<Nav>) {
+/// A record with a key, an owner, `statecode`/`statuscode` and the `extra` columns.
+pub(super) fn base(key: &'static str, extra: Vec<Attr>) -> (Vec<Attr>, Vec<Nav>) {
     let mut attrs = system_columns(key);
     let mut navs = Vec::new();
     attrs.extend(extra);
-    if with_state {
-        state_columns(&mut attrs);
-    }
+    state_columns(&mut attrs);
     owner(&mut attrs, &mut navs);
     (attrs, navs)
 }
@@ -115,7 +116,6 @@ fn contact() -> Table {
             attr("fullname", Kind::String(160), RO),
             attr("parentcustomerid", Kind::Lookup(&["account", "contact"]), RW),
         ],
-        true,
     );
     email_addresses(&mut attrs);
     // A customer lookup has one navigation property per target (support article on
@@ -143,7 +143,6 @@ fn account() -> Table {
             attr("name", Kind::String(160), RW),
             attr("primarycontactid", Kind::Lookup(&["contact"]), RW),
         ],
-        true,
     );
     email_addresses(&mut attrs);
     navs.push(Nav { name: "primarycontactid".into(), attr: "primarycontactid", target: "contact" });
@@ -168,7 +167,6 @@ fn lead() -> Table {
             attr("subject", Kind::String(300), RW),
             attr("companyname", Kind::String(100), RW),
         ],
-        true,
     );
     email_addresses(&mut attrs);
     table("lead", "leads", "leadid", "fullname", ("LeadState", LEAD_STATES), attrs, navs)
@@ -219,7 +217,6 @@ fn queue() -> Table {
             attr("incomingemailfilteringmethod", Kind::Picklist(FILTERING, Some(1)), RW),
             attr("incomingemaildeliverymethod", Kind::Picklist(INCOMING_DELIVERY, Some(2)), RW),
         ],
-        true,
     );
     table("queue", "queues", "queueid", "name", ("QueueState", ACTIVE_INACTIVE), attrs, navs)
 }

@@ -41,6 +41,7 @@ pub struct Options {
     pub params: Vec<(String, String)>,
 }
 
+/// Parses a query string; `collection` allows the options that only apply to sets.
 pub fn parse(table: &'static Table, query: &str, collection: bool) -> Result<Options, ApiError> {
     let mut opts = Options { page: 1, ..Options::default() };
     let mut seen = HashSet::new();
