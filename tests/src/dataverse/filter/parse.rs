@@ -218,7 +218,7 @@ impl Parser<'_> {
                         Literal::Int(n)
                     } else if let Ok(f) = w.parse::<f64>() {
                         Literal::Float(f)
-                    } else if let Some(d) = parse_date(&w) {
+                    } else if let Some(d) = parse_date(&w).or_else(|| date_only(&w)) {
                         Literal::Date(d)
                     } else {
                         self.pos -= 1;
@@ -268,6 +268,12 @@ enum Literal {
     Bool(bool),
     Guid(Uuid),
     Date(time::OffsetDateTime),
+}
+
+/// An `Edm.Date` literal (`2025-01-01`), compared as midnight UTC.
+fn date_only(word: &str) -> Option<time::OffsetDateTime> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Some(time::Date::parse(word, format).ok()?.midnight().assume_utc())
 }
 
 /// A value given as text (the `In` function's `PropertyValues`) converted to the column type.
