@@ -10,10 +10,16 @@
 //! - [`status`]: a mailbox's health as an admin sees it.
 //! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock).
 //! - [`outcome`]: what a handler says happened to a job.
+//! - [`dataverse`]: the Dataverse Web API: client, queries, `$batch`, errors, party lookup.
+//! - [`mapping`]: what Exchange says, as Dataverse stores it (`email`).
+//! - [`handlers`]: the functions' work over ports (`write`).
 
 pub mod config;
+pub mod dataverse;
 pub mod domain;
+pub mod handlers;
 pub mod jobs;
+pub mod mapping;
 pub mod model;
 pub mod outcome;
 pub mod ports;
