@@ -307,6 +307,8 @@ impl DataverseClient {
     ) -> Result<Answer, DataverseError> {
         self.check_pause(operation).await?;
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        // A 429 may have come in while this request waited for its turn.
+        self.check_pause(operation).await?;
         let key = CredentialKey::Dataverse;
         let token_error =
             |source| DataverseError::Token { operation: operation.to_string(), source };

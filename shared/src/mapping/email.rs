@@ -88,7 +88,11 @@ pub fn email_activity(
     parent: Option<&Parent>,
 ) -> EmailActivity {
     let received = email.folder == Folder::Inbox;
-    let sent_at = email.sent_at.unwrap_or(email.received_at);
+    // A message without a sent date can come as 0001-01-01. Dataverse date columns have a
+    // MinSupportedValue (DateTimeAttributeMetadata); that it is SQL Server `datetime`'s
+    // 1753-01-01 (learn.microsoft.com, SqlDateTime.MinValue) is UNCONFIRMED for Dataverse, so
+    // anything earlier is replaced by the received date.
+    let sent_at = email.sent_at.filter(|at| at.year() >= 1753).unwrap_or(email.received_at);
     let mut body = Map::new();
     body.insert("activityid".into(), json!(activity_id));
     body.insert("subject".into(), json!(truncate(&email.subject, SUBJECT_MAX)));

@@ -157,3 +157,12 @@ fn long_texts_are_cut_to_their_column_in_utf16_units() {
     assert!(body.get("messageid").is_none(), "an overlong Message-ID is left out, not cut");
     assert_eq!(truncate("a😀b", 2), "a");
 }
+
+#[test]
+fn a_sent_date_before_1753_gives_way_to_the_received_date() {
+    let mut email = received();
+    email.sent_at = Some(datetime!(0001-01-01 00:00:00 UTC));
+    let body =
+        email_activity(&email, RecordId::from_u128(1), &PartyMatches::default(), None).create;
+    assert_eq!(body["actualstart"], "2025-01-01T09:00:05Z");
+}
