@@ -8,7 +8,13 @@
 //! sending anything meanwhile (a client that keeps pushing makes the wait grow, A7). Nothing is
 //! retried here beyond the 401: throughput comes from `$batch`, retries from the job queue.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -59,6 +65,7 @@ pub struct DataverseClient {
     limits: ClientLimits,
     permits: Semaphore,
     paused_until: Mutex<Option<Instant>>,
+    sent: AtomicU64,
 }
 
 /// A response as read: status, headers, body.
@@ -109,12 +116,18 @@ impl DataverseClient {
         }
         let api = root.join(API_PATH).expect("a constant relative path joins");
         let permits = Semaphore::new(limits.max_concurrent.max(1));
-        Self { http, api, tokens, limits, permits, paused_until: Mutex::new(None) }
+        let paused_until = Mutex::new(None);
+        Self { http, api, tokens, limits, permits, paused_until, sent: AtomicU64::new(0) }
     }
 
     /// The Web API root (`.../api/data/v9.2/`).
     pub fn api_url(&self) -> &Url {
         &self.api
+    }
+
+    /// HTTP requests sent so far (a `$batch` is one), for metrics.
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// Every row `query` matches (following `@odata.nextLink` up to the page limit).
@@ -335,6 +348,7 @@ impl DataverseClient {
                 request =
                     request.header("Content-Type", body.content_type).body(body.text.to_string());
             }
+            self.sent.fetch_add(1, Ordering::Relaxed);
             let response = request.send().await.map_err(|e| DataverseError::Transport {
                 operation: operation.to_string(),
                 message: e.without_url().to_string(),
