@@ -8,12 +8,15 @@
 //! - [`auth`]: the bearer-token checks every resource simulator shares.
 //! - [`clock`]: simulated time that tests can move forward.
 //! - [`faults`]: injected failures and concurrency accounting.
-//! - `entra`, `graph`, `dataverse`: one module per simulated service, each an axum app over
+//! - [`dataverse`]: the Dataverse Web API v9.2 (environments, application users, tables,
+//!   queries, `$batch`, service protection limits).
+//! - `entra`, `graph`: one module per simulated service, each an axum app over
 //!   shared state with a Rust handle to seed data, inject faults and inspect what happened.
 //! - `cloud`: all three started together, wired to one CA and one token issuer.
 
 pub mod auth;
 pub mod clock;
+pub mod dataverse;
 pub mod faults;
 pub mod jwt;
 pub mod server;
