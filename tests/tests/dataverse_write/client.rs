@@ -21,10 +21,18 @@ async fn filters_survive_quotes_and_plus_signs_and_in_takes_many_values() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["contactid"], json!(tricky.to_string()));
 
-    let many = Query::new("contacts")
-        .select(&["contactid"])
-        .filter(Filter::is_in("emailaddress1", ["o'brien+news@customer.example", "plain@customer.example", "nobody@x.example"]));
-    let mut ids: Vec<String> = world.client.query(&many).await.unwrap().iter().map(|r| r["contactid"].as_str().unwrap().to_string()).collect();
+    let many = Query::new("contacts").select(&["contactid"]).filter(Filter::is_in(
+        "emailaddress1",
+        ["o'brien+news@customer.example", "plain@customer.example", "nobody@x.example"],
+    ));
+    let mut ids: Vec<String> = world
+        .client
+        .query(&many)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r["contactid"].as_str().unwrap().to_string())
+        .collect();
     ids.sort();
     let mut expected = vec![tricky.to_string(), plain.to_string()];
     expected.sort();
@@ -34,10 +42,18 @@ async fn filters_survive_quotes_and_plus_signs_and_in_takes_many_values() {
 #[tokio::test]
 async fn a_created_record_is_read_back_updated_and_a_missing_one_is_not_found() {
     let world = World::start().await;
-    let id = world.client.create("contacts", &json!({"firstname": "Ann", "lastname": "Lee", "emailaddress1": "ann@x.example"})).await.unwrap();
+    let id = world
+        .client
+        .create(
+            "contacts",
+            &json!({"firstname": "Ann", "lastname": "Lee", "emailaddress1": "ann@x.example"}),
+        )
+        .await
+        .unwrap();
     let row = world.client.get("contacts", id, &["emailaddress1"]).await.unwrap().unwrap();
     assert_eq!(row["emailaddress1"], "ann@x.example");
-    let stored = world.client.create_returning("contacts", &json!({"lastname": "Roe"})).await.unwrap();
+    let stored =
+        world.client.create_returning("contacts", &json!({"lastname": "Roe"})).await.unwrap();
     assert!(stored["@odata.etag"].as_str().unwrap().starts_with("W/\""), "{stored}");
 
     world.client.update("contacts", id, &json!({"emailaddress2": "ann@y.example"})).await.unwrap();
@@ -45,14 +61,16 @@ async fn a_created_record_is_read_back_updated_and_a_missing_one_is_not_found() 
     assert_eq!(row["emailaddress2"], "ann@y.example");
     let missing = RecordId::from_u128(99);
     assert_eq!(world.client.get("contacts", missing, &[]).await.unwrap(), None);
-    let error = world.client.update("contacts", missing, &json!({"lastname": "X"})).await.unwrap_err();
+    let error =
+        world.client.update("contacts", missing, &json!({"lastname": "X"})).await.unwrap_err();
     assert_eq!(error.class(), ErrorClass::NotFound, "update never creates: {error}");
 }
 
 #[tokio::test]
 async fn a_validation_error_names_the_field() {
     let world = World::start().await;
-    let error = world.client.create("emails", &json!({"subject": "x".repeat(801)})).await.unwrap_err();
+    let error =
+        world.client.create("emails", &json!({"subject": "x".repeat(801)})).await.unwrap_err();
     assert_eq!(error.class(), ErrorClass::Invalid, "{error}");
     assert_eq!(error.api().unwrap().field(), Some("subject"), "{error}");
 

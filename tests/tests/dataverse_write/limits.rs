@@ -12,8 +12,15 @@ use super::*;
 async fn a_429_pauses_the_client_for_its_retry_after() {
     let world = World::start().await;
     let alice = mailbox("alice@corp.example");
-    let message = email(Folder::Inbox, Some("<busy@customer.example>"), "pat@customer.example", &["alice@corp.example"]);
-    world.sim.faults().arm(FaultRule::next(1, Fault::Status { status: 429, retry_after: Some(1) }).on_path("$batch"));
+    let message = email(
+        Folder::Inbox,
+        Some("<busy@customer.example>"),
+        "pat@customer.example",
+        &["alice@corp.example"],
+    );
+    world.sim.faults().arm(
+        FaultRule::next(1, Fault::Status { status: 429, retry_after: Some(1) }).on_path("$batch"),
+    );
 
     let outcomes = world.write(vec![(alice.clone(), message.clone())]).await;
     let Outcome::Throttled { after, reason } = &outcomes[0] else { panic!("{outcomes:?}") };
@@ -23,7 +30,9 @@ async fn a_429_pauses_the_client_for_its_retry_after() {
     // Within the Retry-After nothing is sent: the job is throttled again at once.
     let sent = world.client.requests_sent();
     let outcomes = world.write(vec![(alice.clone(), message.clone())]).await;
-    assert!(matches!(&outcomes[0], Outcome::Throttled { after, .. } if *after <= Duration::from_secs(1)));
+    assert!(
+        matches!(&outcomes[0], Outcome::Throttled { after, .. } if *after <= Duration::from_secs(1))
+    );
     assert_eq!(world.client.requests_sent(), sent, "no request during the pause");
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -37,7 +46,12 @@ async fn concurrent_writes_stay_under_the_clients_cap() {
     let world = World::with_limits(limits).await;
     world.env.set_limits(Limits { concurrent: 4, ..Limits::default() });
     let jobs = (0..24).map(|n| {
-        let message = email(Folder::Inbox, Some(&format!("<load-{n}@customer.example>")), "pat@customer.example", &["alice@corp.example"]);
+        let message = email(
+            Folder::Inbox,
+            Some(&format!("<load-{n}@customer.example>")),
+            "pat@customer.example",
+            &["alice@corp.example"],
+        );
         world.write(vec![(mailbox("alice@corp.example"), message)])
     });
     for outcomes in futures::future::join_all(jobs).await {

@@ -61,7 +61,11 @@ struct SimTokens {
 
 #[async_trait]
 impl Tokens for SimTokens {
-    async fn token(&self, key: &CredentialKey, resource: Resource) -> Result<AccessToken, TokenError> {
+    async fn token(
+        &self,
+        key: &CredentialKey,
+        resource: Resource,
+    ) -> Result<AccessToken, TokenError> {
         assert_eq!((key, resource), (&CredentialKey::Dataverse, Resource::Dataverse));
         self.minted.fetch_add(1, Ordering::SeqCst);
         let age = if self.expire_next.swap(false, Ordering::SeqCst) { 7200 } else { 0 };
@@ -96,7 +100,11 @@ impl DedupeStore for MemDedupe {
         Ok(self.0.lock().unwrap().get(id).copied())
     }
 
-    async fn record_activity(&self, id: &InternetMessageId, activity: RecordId) -> Result<(), StoreError> {
+    async fn record_activity(
+        &self,
+        id: &InternetMessageId,
+        activity: RecordId,
+    ) -> Result<(), StoreError> {
         self.0.lock().unwrap().entry(id.clone()).or_insert(activity);
         Ok(())
     }
@@ -123,7 +131,12 @@ impl MemStatus {
 
 #[async_trait]
 impl StatusStore for MemStatus {
-    async fn report(&self, mailbox: &MailboxAddress, event: StatusEvent, _: OffsetDateTime) -> Result<(), StoreError> {
+    async fn report(
+        &self,
+        mailbox: &MailboxAddress,
+        event: StatusEvent,
+        _: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         self.0.lock().unwrap().push((mailbox.clone(), event));
         Ok(())
     }
@@ -141,7 +154,6 @@ impl StatusStore for MemStatus {
 struct World {
     sim: DataverseSim,
     env: Env,
-    ca: TestCa,
     tokens: Arc<SimTokens>,
     client: Arc<DataverseClient>,
     dedupe: Arc<MemDedupe>,
@@ -182,7 +194,7 @@ impl World {
         let dedupe = Arc::new(MemDedupe::default());
         let status = Arc::new(MemStatus::default());
         let deps = deps(&client, &dedupe, &status);
-        Self { sim, env, ca, tokens, client, dedupe, status, deps, _server: server }
+        Self { sim, env, tokens, client, dedupe, status, deps, _server: server }
     }
 
     /// Runs the handler as the worker does.
@@ -201,7 +213,11 @@ impl World {
     }
 }
 
-fn deps(client: &Arc<DataverseClient>, dedupe: &Arc<MemDedupe>, status: &Arc<MemStatus>) -> WriteDeps {
+fn deps(
+    client: &Arc<DataverseClient>,
+    dedupe: &Arc<MemDedupe>,
+    status: &Arc<MemStatus>,
+) -> WriteDeps {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     WriteDeps {
         dataverse: client.clone(),
