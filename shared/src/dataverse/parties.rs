@@ -156,6 +156,14 @@ impl PartyResolver {
         Ok(matches)
     }
 
+    /// Forgets what is cached for `addresses` (a record they resolved to may be gone).
+    pub fn forget<'a>(&self, addresses: impl IntoIterator<Item = &'a str>) {
+        let mut cache = self.cache.lock().expect("party cache lock");
+        for address in addresses {
+            cache.remove(&normalise(address));
+        }
+    }
+
     /// Resolves `addresses` with plain queries (for callers without a batch of their own).
     pub async fn resolve<'a>(
         &self,

@@ -197,8 +197,25 @@ async fn write_pending(
     }
     let results = create::write(&deps.dataverse, &activities).await;
     for (&u, result) in to_write.iter().zip(results) {
+        if let Err(error) = &result
+            && error.class() == ErrorClass::NotFound
+        {
+            // A party bound from the cache may have been deleted since: resolve afresh.
+            deps.parties.forget(addresses(uniques[u].email));
+        }
         uniques[u].fate = Some(result);
     }
+}
+
+/// Every address an email names.
+fn addresses(email: &EmailRecord) -> impl Iterator<Item = &str> {
+    email
+        .from
+        .iter()
+        .chain(&email.to)
+        .chain(&email.cc)
+        .chain(&email.bcc)
+        .map(|a| a.address.as_str())
 }
 
 /// The outcome of a job whose email could not be written, with the reason an admin reads.

@@ -78,8 +78,10 @@ fn known_addresses_and_misses_are_not_looked_up_again_until_the_ttl_passes() {
     let matches = resolver.complete(again, Vec::new()).unwrap();
     assert_eq!(matches.sender("a@x.example").unwrap().table, PartyTable::Account);
 
+    resolver.forget(["A@X.example"]);
+    assert_eq!(resolver.plan(["a@x.example", "miss@x.example"]).queries().count(), 5);
     *clock.0.lock().unwrap() += Duration::from_secs(301);
-    assert_eq!(resolver.plan(["a@x.example"]).queries().count(), 5);
+    assert_eq!(resolver.plan(["miss@x.example"]).queries().count(), 5);
 }
 
 #[test]

@@ -62,10 +62,7 @@ pub async fn look_up(
         .collect();
     message_ids.sort_unstable();
     message_ids.dedup();
-    let addresses = emails.iter().flat_map(|e| {
-        e.from.iter().chain(&e.to).chain(&e.cc).chain(&e.bcc).map(|a| a.address.as_str())
-    });
-    let parties = resolver.plan(addresses);
+    let parties = resolver.plan(emails.iter().flat_map(|e| super::addresses(e)));
 
     let mut batch = Batch::new();
     let email_queries: Vec<Query> =
