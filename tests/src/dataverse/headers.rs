@@ -148,6 +148,24 @@ pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// The ETags of every `If-Match` or `If-None-Match` header (comma-separated lists allowed).
+/// `null`, which the docs' samples send as `If-None-Match: null`, means no condition.
+pub fn etags(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty() && v != "null")
+        .collect()
+}
+
+/// Whether an `If-Match` list admits a record with this ETag.
+pub fn matches_etag(list: &[String], etag: &str) -> bool {
+    list.iter().any(|t| t == "*" || t == etag)
+}
+
 /// A header's value as text.
 pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)

@@ -101,6 +101,7 @@ impl DataverseSim {
         let system_user = Uuid::new_v4();
         // Every organization has a SYSTEM user; seeded records are owned by it.
         let mut cells = std::collections::BTreeMap::new();
+        cells.insert("systemuserid", store::Cell::Guid(system_user));
         cells.insert("fullname", store::Cell::Str("SYSTEM".into()));
         cells.insert("internalemailaddress", store::Cell::Str("system@dataverse.invalid".into()));
         cells.insert("isdisabled", store::Cell::Bool(false));

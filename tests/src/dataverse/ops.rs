@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{
     body::{self, Changes},
     errors::{ApiError, ODATA, Operation},
-    headers::{Prefer, check_json_content_type, header},
+    headers::{Prefer, check_json_content_type, etags, matches_etag},
     metadata::{Kind, Surface, Table, catalog},
     query,
     reply::Reply,
@@ -79,7 +79,7 @@ fn run(env: &mut EnvState, ctx: &Ctx, op: Op<'_>) -> Result<Reply, ApiError> {
                 id,
                 query,
                 &prefer,
-                header(op.headers, "if-none-match"),
+                &etags(op.headers, "if-none-match"),
             )
         }
         Resource::Record(table, id) if method == Method::PATCH => {
@@ -203,24 +203,20 @@ fn upsert(
     query: &str,
     prefer: &Prefer,
 ) -> Result<Reply, ApiError> {
-    let if_match = header(op.headers, "if-match");
-    // The docs' samples send `If-None-Match: null`, which means nothing.
-    let if_none_match = header(op.headers, "if-none-match").filter(|v| *v != "null");
+    let if_match = etags(op.headers, "if-match");
+    let if_none_match = etags(op.headers, "if-none-match");
     let Some(etag) = env.store.get(table.logical, id).map(|r| r.etag()) else {
-        if if_match.is_some() {
+        if !if_match.is_empty() {
             return Err(ApiError::record_not_found(table.logical, id));
         }
         let changes = payload(table, op, Operation::Create, ctx, env)?;
         write::create(env, ctx, table, Some(id), changes)?;
         return written(env, ctx, table, id, query, prefer, StatusCode::CREATED);
     };
-    if if_none_match == Some("*") {
+    if if_none_match.iter().any(|t| t == "*" || *t == etag) {
         return Err(ApiError::duplicate());
     }
-    if let Some(expected) = if_match
-        && expected != "*"
-        && expected != etag
-    {
+    if !if_match.is_empty() && !matches_etag(&if_match, &etag) {
         return Err(ApiError::version_mismatch());
     }
     let changes = payload(table, op, Operation::Update, ctx, env)?;
@@ -239,10 +235,8 @@ fn delete(
         .get(table.logical, id)
         .map(|r| r.etag())
         .ok_or_else(|| ApiError::record_not_found(table.logical, id))?;
-    if let Some(expected) = header(op.headers, "if-match")
-        && expected != "*"
-        && expected != etag
-    {
+    let if_match = etags(op.headers, "if-match");
+    if !if_match.is_empty() && !matches_etag(&if_match, &etag) {
         return Err(ApiError::version_mismatch());
     }
     write::delete(env, table, id)?;

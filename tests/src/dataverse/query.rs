@@ -304,12 +304,12 @@ pub fn retrieve(
     id: Uuid,
     query: &str,
     prefer: &Prefer,
-    if_none_match: Option<&str>,
+    if_none_match: &[String],
 ) -> Result<Reply, ApiError> {
     let opts = options(table, query, false)?;
     let (source, row) =
         find(store, table, id).ok_or_else(|| ApiError::record_not_found(table.logical, id))?;
-    if if_none_match == Some(row.etag().as_str())
+    if if_none_match.iter().any(|t| *t == row.etag())
         && opts.shape.expand.is_empty()
         && prefer.annotations.is_none()
     {

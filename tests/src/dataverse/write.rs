@@ -76,6 +76,7 @@ fn prepare(
     }
     let mut cells: BTreeMap<&'static str, Cell> =
         changes.cells.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+    cells.insert(table.key, Cell::Guid(id));
     if let Some((parent, via)) = parent {
         cells.insert(via, Cell::Ref(parent));
     }
