@@ -5,6 +5,7 @@
 //! the dedupe and status stores are in-memory twins of the ports.
 
 mod client;
+mod failures;
 mod limits;
 mod mapping;
 mod once;
@@ -154,6 +155,8 @@ impl StatusStore for MemStatus {
 struct World {
     sim: DataverseSim,
     env: Env,
+    /// A plain HTTPS client that trusts the simulator (for acting behind exsync's back).
+    http: reqwest::Client,
     tokens: Arc<SimTokens>,
     client: Arc<DataverseClient>,
     dedupe: Arc<MemDedupe>,
@@ -185,8 +188,9 @@ impl World {
             rejected: AtomicU32::new(0),
             expire_next: AtomicBool::new(false),
         });
+        let http = ca.client();
         let client = Arc::new(DataverseClient::new(
-            ca.client(),
+            http.clone(),
             &Url::parse(&env.url()).unwrap(),
             tokens.clone(),
             limits,
@@ -194,7 +198,7 @@ impl World {
         let dedupe = Arc::new(MemDedupe::default());
         let status = Arc::new(MemStatus::default());
         let deps = deps(&client, &dedupe, &status);
-        Self { sim, env, tokens, client, dedupe, status, deps, _server: server }
+        Self { sim, env, http, tokens, client, dedupe, status, deps, _server: server }
     }
 
     /// Runs the handler as the worker does.
