@@ -8,7 +8,9 @@
 //! - [`model`]: an email as it travels from Graph to Dataverse.
 //! - [`jobs`]: the versioned queue messages between the functions.
 //! - [`status`]: a mailbox's health as an admin sees it.
-//! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock).
+//! - [`ports`]: the capabilities handlers use (queue, store, tokens, secrets, clock).
+//! - [`http`]: the one HTTP client (rustls, timeouts, `[cloud] ca_file`).
+//! - [`entra`]: access tokens from Entra ID: the token service and the cache callers use.
 //! - [`outcome`]: what a handler says happened to a job.
 //! - [`dataverse`]: the Dataverse Web API: client, queries, `$batch`, errors, party lookup.
 //! - [`mapping`]: what Exchange says, as Dataverse stores it (`email`).
@@ -17,7 +19,9 @@
 pub mod config;
 pub mod dataverse;
 pub mod domain;
+pub mod entra;
 pub mod handlers;
+pub mod http;
 pub mod jobs;
 pub mod mapping;
 pub mod model;

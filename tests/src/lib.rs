@@ -10,13 +10,15 @@
 //! - [`faults`]: injected failures and concurrency accounting.
 //! - [`dataverse`]: the Dataverse Web API v9.2 (environments, application users, tables,
 //!   queries, `$batch`, service protection limits).
-//! - `entra`, `graph`: one module per simulated service, each an axum app over
+//! - [`entra`]: the Entra ID token endpoint (client credentials) and its signing keys.
+//! - `graph`: one module per simulated service, each an axum app over
 //!   shared state with a Rust handle to seed data, inject faults and inspect what happened.
 //! - `cloud`: all three started together, wired to one CA and one token issuer.
 
 pub mod auth;
 pub mod clock;
 pub mod dataverse;
+pub mod entra;
 pub mod faults;
 pub mod jwt;
 pub mod server;

@@ -176,8 +176,8 @@ pub enum DataverseError {
     Token {
         /// What was attempted.
         operation: String,
-        /// The token service's answer.
-        source: TokenError,
+        /// The token service's answer (boxed: it is large and rare).
+        source: Box<TokenError>,
     },
 }
 
@@ -188,8 +188,11 @@ impl DataverseError {
             Self::Api { api, .. } => api.class(),
             Self::Transport { .. } | Self::Protocol { .. } => ErrorClass::Transient,
             Self::Paused { remaining, .. } => ErrorClass::Throttled { retry_after: *remaining },
-            Self::Token { source, .. } if source.retryable => ErrorClass::Transient,
-            Self::Token { .. } => ErrorClass::Auth,
+            Self::Token { source, .. } => match source.retry_after {
+                Some(wait) => ErrorClass::Throttled { retry_after: wait },
+                None if source.retryable => ErrorClass::Transient,
+                None => ErrorClass::Auth,
+            },
         }
     }
 
@@ -276,6 +279,24 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("security role"), "{text}");
         assert_eq!(error.class(), ErrorClass::Auth);
+    }
+
+    #[test]
+    fn a_throttled_or_failing_token_service_is_waited_for_and_a_refusal_needs_an_admin() {
+        let token = |retryable, retry_after| DataverseError::Token {
+            operation: "GET contacts".into(),
+            source: Box::new(TokenError {
+                key: crate::ports::CredentialKey::Dataverse,
+                code: None,
+                message: "no".into(),
+                retryable,
+                retry_after,
+            }),
+        };
+        let wait = Duration::from_secs(60);
+        assert_eq!(token(true, Some(wait)).class(), ErrorClass::Throttled { retry_after: wait });
+        assert_eq!(token(true, None).class(), ErrorClass::Transient);
+        assert_eq!(token(false, None).class(), ErrorClass::Auth);
     }
 
     #[test]

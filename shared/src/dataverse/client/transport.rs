@@ -102,8 +102,10 @@ impl DataverseClient {
         // A 429 may have come in while this request waited for its turn.
         self.check_pause(operation).await?;
         let key = CredentialKey::Dataverse;
-        let token_error =
-            |source| DataverseError::Token { operation: operation.to_string(), source };
+        let token_error = |source| DataverseError::Token {
+            operation: operation.to_string(),
+            source: Box::new(source),
+        };
         let mut token = self.tokens.token(&key, Resource::Dataverse).await.map_err(token_error)?;
         let mut refreshed = false;
         loop {
