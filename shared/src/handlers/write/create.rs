@@ -15,6 +15,10 @@ use crate::{
     mapping::email::EmailActivity,
 };
 
+/// Body bytes one write `$batch` carries before the next one starts (Dataverse answers 413
+/// to a request that is too large, A1; its exact limit is not documented).
+pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
 /// What a write achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -30,8 +34,8 @@ pub async fn write(
     activities: &[EmailActivity],
 ) -> Vec<Result<Written, DataverseError>> {
     let mut results = Vec::with_capacity(activities.len());
-    // Two requests per email; chunks run in order, so parents stay ahead of replies.
-    for chunk in activities.chunks(MAX_OPERATIONS / 2) {
+    // Chunks run in order, so parents stay ahead of replies.
+    for chunk in chunks(activities) {
         let mut batch = Batch::new().continue_on_error();
         for activity in chunk {
             let mut changeset = batch.changeset();
@@ -46,6 +50,26 @@ pub async fn write(
         }
     }
     results
+}
+
+/// Batches of at most [`MAX_OPERATIONS`] requests (two per email) and about
+/// [`MAX_BATCH_BYTES`] of bodies, so a huge email refused as too large (413) goes alone.
+fn chunks(activities: &[EmailActivity]) -> Vec<&[EmailActivity]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (at, activity) in activities.iter().enumerate() {
+        let size = activity.create.to_string().len();
+        let full = at - start == MAX_OPERATIONS / 2 || bytes + size > MAX_BATCH_BYTES;
+        if at > start && full {
+            chunks.push(&activities[start..at]);
+            (start, bytes) = (at, 0);
+        }
+        bytes += size;
+    }
+    if start < activities.len() {
+        chunks.push(&activities[start..]);
+    }
+    chunks
 }
 
 fn interpret(item: ItemResult, activity: &EmailActivity) -> Result<Written, DataverseError> {
@@ -63,5 +87,32 @@ fn interpret(item: ItemResult, activity: &EmailActivity) -> Result<Written, Data
             operation,
             message: "the batch did not run this changeset".into(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn activity(body_bytes: usize) -> EmailActivity {
+        EmailActivity {
+            activity_id: RecordId::nil(),
+            create: json!({"description": "x".repeat(body_bytes)}),
+            close: json!({}),
+            regarding: None,
+        }
+    }
+
+    #[test]
+    fn batches_are_cut_by_request_count_and_by_size() {
+        let many: Vec<EmailActivity> = (0..1001).map(|_| activity(10)).collect();
+        let sizes: Vec<usize> = chunks(&many).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![500, 500, 1]);
+        let big = vec![activity(10), activity(MAX_BATCH_BYTES), activity(10), activity(10)];
+        let sizes: Vec<usize> = chunks(&big).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![1, 1, 2], "the huge one goes alone");
+        assert!(chunks(&[]).is_empty());
     }
 }

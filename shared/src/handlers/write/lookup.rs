@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{
     dataverse::{
         DataverseClient, DataverseError,
-        batch::{Batch, ItemResult},
+        batch::{Batch, ItemResult, MAX_OPERATIONS},
         model::{EMAILS, RecordRef},
         parties::{PartyMatches, PartyResolver},
         query::{Filter, Query},
@@ -64,21 +64,32 @@ pub async fn look_up(
     message_ids.dedup();
     let parties = resolver.plan(emails.iter().flat_map(|e| super::addresses(e)));
 
-    let mut batch = Batch::new();
     let email_queries: Vec<Query> =
         message_ids.chunks(MESSAGE_IDS_PER_QUERY).map(emails_query).collect();
-    for query in email_queries.iter().chain(parties.queries()) {
-        batch.query(query.clone());
+    let queries: Vec<&Query> = email_queries.iter().chain(parties.queries()).collect();
+    let mut rows = Vec::with_capacity(queries.len());
+    // One batch, unless an email names thousands of addresses.
+    for chunk in queries.chunks(MAX_OPERATIONS) {
+        rows.extend(read(client, chunk).await?);
     }
-    if batch.is_empty() {
-        return Ok(Found {
-            parties: resolver.complete(parties, Vec::new()).map_err(protocol)?,
-            ..Found::default()
-        });
+    let party_rows = rows.split_off(email_queries.len());
+    let emails = rows.into_iter().flatten().filter_map(|row| existing(&row)).collect();
+    let parties = resolver.complete(parties, party_rows).map_err(protocol)?;
+    Ok(Found { emails, parties })
+}
+
+/// Runs `queries` in one `$batch`; the rows of each, all pages.
+async fn read(
+    client: &DataverseClient,
+    queries: &[&Query],
+) -> Result<Vec<Vec<Value>>, DataverseError> {
+    let mut batch = Batch::new();
+    for query in queries {
+        batch.query((*query).clone());
     }
     let answers = client.batch(&batch).await?;
     let mut rows = Vec::with_capacity(answers.len());
-    for (answer, query) in answers.into_iter().zip(email_queries.iter().chain(parties.queries())) {
+    for (answer, query) in answers.into_iter().zip(queries) {
         let operation = format!("GET {} in $batch", query.entity_set());
         let page = match answer {
             ItemResult::Succeeded(parts) if parts.len() == 1 => {
@@ -92,10 +103,7 @@ pub async fn look_up(
         let prefer = query.prefer();
         rows.push(client.collect_pages(&operation, page, prefer.as_deref()).await?);
     }
-    let party_rows = rows.split_off(email_queries.len());
-    let emails = rows.into_iter().flatten().filter_map(|row| existing(&row)).collect();
-    let parties = resolver.complete(parties, party_rows).map_err(protocol)?;
-    Ok(Found { emails, parties })
+    Ok(rows)
 }
 
 fn emails_query(message_ids: &[&str]) -> Query {
