@@ -99,3 +99,26 @@ async fn a_batch_dataverse_refuses_is_poison_not_retried() {
     assert!(reason.contains("Dataverse refused email (Graph id AAMk-"), "{reason}");
     assert!(reason.contains("of mailbox alice@corp.example"), "{reason}");
 }
+
+#[tokio::test]
+async fn an_unauthorized_write_is_kept_and_says_what_the_admin_must_do_without_the_token() {
+    let world = World::start().await;
+    world.sim.faults().arm(
+        FaultRule::next(2, Fault::Status { status: 401, retry_after: None }).on_path("$batch"),
+    );
+    let message = email(
+        Folder::Inbox,
+        Some("<locked@customer.example>"),
+        "pat@customer.example",
+        &["alice@corp.example"],
+    );
+    let outcomes = world.write(vec![(mailbox("alice@corp.example"), message)]).await;
+    let Outcome::Failed { reason, retryable: true } = &outcomes[0] else { panic!("{outcomes:?}") };
+    assert!(reason.contains("application user of this environment"), "{reason}");
+    assert_eq!(world.tokens.rejected.load(Ordering::SeqCst), 1, "one refresh, then give up");
+    for token in world.tokens.issued.lock().unwrap().iter() {
+        assert!(
+            !reason.contains(token.as_str()) && !format!("{outcomes:?}").contains(token.as_str())
+        );
+    }
+}

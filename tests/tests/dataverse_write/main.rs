@@ -58,6 +58,8 @@ struct SimTokens {
     rejected: AtomicU32,
     /// Mint the next token already expired (as a cached token that outlived its lifetime).
     expire_next: AtomicBool,
+    /// Every token minted, to prove none leaks.
+    issued: Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -80,8 +82,10 @@ impl Tokens for SimTokens {
             lifetime_secs: 3600,
             appidacr: "1",
         };
+        let token = mint(&self.key, &spec);
+        self.issued.lock().unwrap().push(token.clone());
         Ok(AccessToken {
-            token: Secret::new(mint(&self.key, &spec)),
+            token: Secret::new(token),
             expires_at: self.clock.now() + Duration::from_secs(3600),
         })
     }
@@ -187,6 +191,7 @@ impl World {
             minted: AtomicU32::new(0),
             rejected: AtomicU32::new(0),
             expire_next: AtomicBool::new(false),
+            issued: Mutex::new(Vec::new()),
         });
         let http = ca.client();
         let client = Arc::new(DataverseClient::new(
