@@ -8,12 +8,12 @@
 //! - [`auth`]: the bearer-token checks every resource simulator shares.
 //! - [`clock`]: simulated time that tests can move forward.
 //! - [`faults`]: injected failures and concurrency accounting.
-//! - [`dataverse`]: the Dataverse Web API v9.2 (environments, application users, tables,
-//!   queries, `$batch`, service protection limits).
 //! - [`entra`]: the Entra ID token endpoint (client credentials) and its signing keys.
-//! - `graph`: one module per simulated service, each an axum app over
+//! - `graph`, `dataverse`: one module per simulated service, each an axum app over
 //!   shared state with a Rust handle to seed data, inject faults and inspect what happened.
 //! - `cloud`: all three started together, wired to one CA and one token issuer.
+//! - [`dataverse`]: the Dataverse Web API v9.2 (environments, application users, tables,
+//!   queries, `$batch`, service protection limits).
 
 pub mod auth;
 pub mod clock;

@@ -209,7 +209,8 @@ impl Env {
         self.with(|env| env.stats.get(app_id).cloned().unwrap_or_default())
     }
 
-    /// The highest number of concurrent requests an application had in flight here.
+    /// The highest number of requests an application had in flight here at once, counting
+    /// the ones refused for concurrency (what the client attempted).
     pub fn peak_concurrency(&self, app_id: &str) -> u32 {
         self.shared.gauge.peak(&format!("{}|{app_id}", self.name))
     }

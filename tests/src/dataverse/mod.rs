@@ -8,13 +8,16 @@
 //!
 //! # Layout
 //!
-//! - [`DataverseSim`] (here) and [`Env`] (`env.rs`): the control handles.
-//! - `http.rs`: routing, authentication, service protection, faults.
-//! - `ops.rs`: one operation on a resource; `batch.rs` + `multipart.rs`: `$batch`.
-//! - `body.rs` (payloads), `write.rs` (platform rules), `query.rs` + `filter/` + `render.rs`
-//!   (reads), `headers.rs` (OData headers and `Prefer`), `limits.rs`, `errors.rs`.
-//! - `metadata/`: the tables; `store.rs`: the records; `state.rs`, `model.rs`, `reply.rs`.
+//! - [`DataverseSim`] (here) and [`Env`] (`env.rs`): the control handles; `model.rs`: what
+//!   tests read back.
+//! - `http.rs`: routing, service protection, faults; `access.rs`: tokens and application users.
+//! - `ops/`: one operation on a resource; `batch.rs` + `multipart.rs`: `$batch`.
+//! - `body/` (payloads, references, value conversion), `write/` (platform rules, states),
+//!   `query/` + `filter/` + `render.rs` (reads), `headers.rs` (OData headers and `Prefer`),
+//!   `limits.rs`, `errors.rs`, `reply.rs`.
+//! - `metadata/`: the tables; `store.rs`: the records; `state.rs`: environments.
 
+mod access;
 mod batch;
 mod body;
 mod env;

@@ -39,6 +39,12 @@ async fn who_am_i_names_the_application_user_of_the_calling_app() {
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("odata-version"), Some("4.0"));
     assert_eq!(resp.json()["UserId"], w.user.to_string());
+    let post = w.post("WhoAmI", json!({})).await;
+    assert_eq!((post.status, post.code().as_str()), (404, ""));
+    assert_eq!(
+        post.message(),
+        format!("No HTTP resource was found that matches the request URI '{}'.", w.url("WhoAmI"))
+    );
     let user = w.env.record("systemusers", w.user).unwrap();
     assert_eq!(user["applicationid"], APP);
     assert_eq!(user["fullname"], format!("# {APP}"));

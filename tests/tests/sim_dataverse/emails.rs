@@ -371,3 +371,41 @@ async fn appointments_use_attendee_masks_and_expand_their_parties() {
     let direct = w.post("activityparties", json!({"participationtypemask": 1})).await;
     assert_eq!(direct.status, 405, "activityparty supports RetrieveMultiple only");
 }
+
+#[tokio::test]
+async fn single_properties_and_references_are_read_and_written_through_their_urls() {
+    let w = World::new().await;
+    let (contact, account, user) = w.seed_people();
+    let id = w.create("emails", received_email(contact, user, account)).await;
+    let subject = w.get(&format!("emails({id})/subject")).await.json();
+    assert_eq!(subject["value"], "Re: Quote");
+    let put = w
+        .send(
+            w.request(Method::PUT, &format!("emails({id})/subject"))
+                .json(&json!({"value": "Re: Quote 2"})),
+        )
+        .await;
+    assert_eq!(put.status, 204, "{}", put.text);
+    assert_eq!(w.env.email(id).unwrap().subject.as_deref(), Some("Re: Quote 2"));
+
+    let unset = w.delete(&format!("emails({id})/regardingobjectid_account_email/$ref")).await;
+    assert_eq!(unset.status, 204, "{}", unset.text);
+    assert_eq!(w.env.email(id).unwrap().regarding, None);
+    let set = w
+        .send(
+            w.request(Method::PUT, &format!("emails({id})/regardingobjectid_contact_email/$ref"))
+                .json(&json!({"@odata.id": w.url(&format!("contacts({contact})"))})),
+        )
+        .await;
+    assert_eq!(set.status, 204, "{}", set.text);
+    assert_eq!(
+        w.env.email(id).unwrap().regarding,
+        Some(EntityRef { table: "contact", id: contact })
+    );
+
+    let parties =
+        w.get(&format!("emails({id})/email_activity_parties?$select=participationtypemask")).await;
+    assert_eq!(parties.status, 200, "{}", parties.text);
+    assert_eq!(parties.json()["value"].as_array().unwrap().len(), 3);
+    assert_eq!(w.get(&format!("emails({id})/nosuch")).await.code(), "0x80060888");
+}

@@ -109,3 +109,27 @@ async fn injected_faults_answer_with_their_status_and_retry_after() {
         (429, "0x80072322", 2)
     );
 }
+
+#[tokio::test]
+async fn a_hung_request_holds_its_concurrency_slot_until_the_client_gives_up() {
+    let w = World::new().await;
+    w.env.set_limits(Limits { concurrent: 1, ..Limits::default() });
+    w.sim.faults().arm(FaultRule::next(1, Fault::Hang).on_path("accounts"));
+    let hung = w
+        .request(reqwest::Method::GET, "accounts")
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(hung.is_err_and(|e| e.is_timeout()));
+    assert_eq!(w.sim.faults().fired()["hang"], 1);
+    // Once the client dropped the request, the slot is free again (bounded wait).
+    let mut status = 0;
+    for _ in 0..40 {
+        status = w.get("WhoAmI").await.status;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 200);
+}

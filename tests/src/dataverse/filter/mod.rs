@@ -4,6 +4,7 @@
 //! `Microsoft.Dynamics.CRM.In(PropertyName='x',PropertyValues=['a','b'])`.
 //! String comparisons are case-insensitive, as the service's.
 
+mod lex;
 mod parse;
 
 use std::cmp::Ordering;

@@ -3,7 +3,10 @@
 
 use uuid::Uuid;
 
-use super::{Expr, Op, TextFn, edm};
+use super::{
+    Expr, Op, TextFn, edm,
+    lex::{Tok, lex},
+};
 use crate::dataverse::{
     body::parse_date,
     errors::{ApiError, ODATA},
@@ -11,20 +14,6 @@ use crate::dataverse::{
     query::column,
     store::Cell,
 };
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    /// A bare word: name, keyword, number, GUID or date literal.
-    Word(String),
-    /// A quoted string literal (quotes removed, `''` unescaped).
-    Str(String),
-    Open,
-    Close,
-    Comma,
-    OpenBracket,
-    CloseBracket,
-    Equals,
-}
 
 /// Parses a `$filter` value for `table`.
 pub fn parse(table: &'static Table, input: &str) -> Result<Expr, ApiError> {
@@ -35,64 +24,6 @@ pub fn parse(table: &'static Table, input: &str) -> Result<Expr, ApiError> {
         return Err(parser.syntax());
     }
     Ok(expr)
-}
-
-fn lex(input: &str) -> Result<Vec<(usize, Tok)>, ApiError> {
-    let chars: Vec<(usize, char)> = input.char_indices().collect();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let (at, c) = chars[i];
-        let single = match c {
-            '(' => Some(Tok::Open),
-            ')' => Some(Tok::Close),
-            ',' => Some(Tok::Comma),
-            '[' => Some(Tok::OpenBracket),
-            ']' => Some(Tok::CloseBracket),
-            '=' => Some(Tok::Equals),
-            _ => None,
-        };
-        if c.is_whitespace() {
-            i += 1;
-        } else if let Some(tok) = single {
-            tokens.push((at, tok));
-            i += 1;
-        } else if c == '\'' {
-            let mut text = String::new();
-            i += 1;
-            loop {
-                match chars.get(i) {
-                    Some((_, '\'')) if chars.get(i + 1).is_some_and(|(_, c)| *c == '\'') => {
-                        text.push('\'');
-                        i += 2;
-                    }
-                    Some((_, '\'')) => break,
-                    Some((_, c)) => {
-                        text.push(*c);
-                        i += 1;
-                    }
-                    None => {
-                        return Err(ApiError::bad_request(
-                            ODATA,
-                            format!(
-                                "There is an unterminated string literal at position {at} in '{input}'."
-                            ),
-                        ));
-                    }
-                }
-            }
-            i += 1;
-            tokens.push((at, Tok::Str(text)));
-        } else {
-            let start = i;
-            while i < chars.len() && !chars[i].1.is_whitespace() && !"(),[]='".contains(chars[i].1)
-            {
-                i += 1;
-            }
-            tokens.push((at, Tok::Word(chars[start..i].iter().map(|(_, c)| c).collect())));
-        }
-    }
-    Ok(tokens)
 }
 
 struct Parser<'a> {
@@ -287,7 +218,7 @@ impl Parser<'_> {
                         Literal::Int(n)
                     } else if let Ok(f) = w.parse::<f64>() {
                         Literal::Float(f)
-                    } else if let Some(d) = parse_date(&w) {
+                    } else if let Some(d) = parse_date(&w).or_else(|| date_only(&w)) {
                         Literal::Date(d)
                     } else {
                         self.pos -= 1;
@@ -337,6 +268,12 @@ enum Literal {
     Bool(bool),
     Guid(Uuid),
     Date(time::OffsetDateTime),
+}
+
+/// An `Edm.Date` literal (`2025-01-01`), compared as midnight UTC.
+fn date_only(word: &str) -> Option<time::OffsetDateTime> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Some(time::Date::parse(word, format).ok()?.midnight().assume_utc())
 }
 
 /// A value given as text (the `In` function's `PropertyValues`) converted to the column type.

@@ -89,3 +89,16 @@ fn unknown_columns_bad_syntax_and_mistyped_literals_are_refused_with_odata_error
         "the email body cannot be filtered"
     );
 }
+
+#[test]
+fn dates_compare_as_instants_and_a_date_literal_is_midnight_utc() {
+    let mut row = contact("d@x.com", None, None);
+    let noon = crate::dataverse::body::parse_date("2025-01-01T12:00:00+02:00").unwrap();
+    row.cells.insert("createdon", Cell::Date(noon));
+    assert!(matches("createdon gt 2025-01-01", &row));
+    assert!(matches("createdon eq 2025-01-01T10:00:00Z", &row));
+    assert!(matches(
+        "createdon lt 2025-01-01T10:00:01Z and createdon ge 2025-01-01T10:00:00Z",
+        &row
+    ));
+}

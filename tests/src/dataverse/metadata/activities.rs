@@ -2,8 +2,8 @@
 //! activitymimeattachment (reference A2, A3).
 
 use super::{
-    Access, Attr, CREATE_ONLY, Collection, Kind, Nav, RO, RW, StateOption, Surface, Table, attr,
-    owner, required, state_columns, system_columns,
+    Attr, CREATE_ONLY, Collection, Kind, Nav, RO, RW, StateOption, Surface, Table, attr, owner,
+    required, state_columns, system_columns,
 };
 
 /// Tables a `regardingobjectid` may point at. PAD-ref lists more depending on the solutions
@@ -30,29 +30,6 @@ const MASKS: &[(i64, &str)] = &[
 ];
 
 const PRIORITY: &[(i64, &str)] = &[(0, "Low"), (1, "Normal"), (2, "High")];
-
-/// Email state model (PAD-ref and CED `email.md`, reference A2).
-const EMAIL_STATES: &[StateOption] = &[
-    StateOption {
-        value: 0,
-        label: "Open",
-        default_status: 1,
-        statuses: &[(1, "Draft"), (8, "Failed")],
-    },
-    StateOption {
-        value: 1,
-        label: "Completed",
-        default_status: 2,
-        statuses: &[
-            (2, "Completed"),
-            (3, "Sent"),
-            (4, "Received"),
-            (6, "Pending Send"),
-            (7, "Sending"),
-        ],
-    },
-    StateOption { value: 2, label: "Canceled", default_status: 5, statuses: &[(5, "Canceled")] },
-];
 
 /// Appointment state model (`PAD-ref:appointment.md`, reference A3).
 const APPOINTMENT_STATES: &[StateOption] = &[
@@ -89,12 +66,20 @@ const TASK_STATES: &[StateOption] = &[
     StateOption { value: 2, label: "Canceled", default_status: 6, statuses: &[(6, "Canceled")] },
 ];
 
+/// The activity tables and their satellites (parties, attachments, the pointer view).
 pub(super) fn tables() -> Vec<Table> {
-    vec![email(), appointment(), task(), activitypointer(), activityparty(), attachment()]
+    vec![
+        super::email::email(),
+        appointment(),
+        task(),
+        activitypointer(),
+        activityparty(),
+        attachment(),
+    ]
 }
 
 /// The columns and navigation properties every activity shares.
-fn activity_base(
+pub(super) fn activity_base(
     logical: &'static str,
     subject: usize,
     description: usize,
@@ -121,106 +106,6 @@ fn activity_base(
         target: t,
     }));
     (attrs, navs)
-}
-
-fn email() -> Table {
-    // Subject: 800 in PAD-ref (current), 200 in CED 2017 (reference A2); we use the current.
-    let (mut attrs, mut navs) = activity_base("email", 800, 1_073_741_823);
-    attrs.extend([
-        attr("directioncode", Kind::Boolean("Incoming", "Outgoing", Some(true)), RW),
-        attr("messageid", Kind::String(320), RW),
-        attr("sender", Kind::String(250), RW),
-        attr("torecipients", Kind::String(500), RW),
-        attr("trackingtoken", Kind::String(50), RW),
-        attr("internetmessageheaders", Kind::String(500), RW),
-        attr("senton", Kind::DateTime, RO),
-        attr("conversationindex", Kind::String(2048), RO),
-        attr("inreplyto", Kind::String(320), RO),
-        attr(
-            "correlationmethod",
-            Kind::Picklist(
-                &[
-                    (0, "None"),
-                    (1, "Skipped"),
-                    (2, "XHeader"),
-                    (3, "InReplyTo"),
-                    (4, "TrackingToken"),
-                    (5, "ConversationIndex"),
-                    (6, "SmartMatching"),
-                    (7, "CustomCorrelation"),
-                ],
-                None,
-            ),
-            RO,
-        ),
-        // Create-only: CED `email.md` has IsValidForUpdate False.
-        attr("parentactivityid", Kind::Lookup(&["email"]), CREATE_ONLY),
-        attr("correlatedactivityid", Kind::Lookup(&["email"]), RW),
-        attr("receivingmailboxid", Kind::Lookup(&["mailbox"]), RW),
-        attr("sendermailboxid", Kind::Lookup(&["mailbox"]), RO),
-        attr("attachmentcount", Kind::Integer(0, i64::from(i32::MAX)), RO),
-        attr("safedescription", Kind::Memo(1_073_741_823), RO),
-        attr(
-            "baseconversationindexhash",
-            Kind::Integer(i64::from(i32::MIN), i64::from(i32::MAX)),
-            RW,
-        ),
-        attr("conversationtrackingid", Kind::Guid, CREATE_ONLY),
-        attr("emailtrackingid", Kind::Guid, CREATE_ONLY),
-        attr(
-            "notifications",
-            Kind::Picklist(
-                &[(0, "None"), (1, "Some attachments were not saved"), (2, "Truncated body")],
-                None,
-            ),
-            RW,
-        ),
-        // "For internal use only"; IsValidForRead False (CED).
-        attr("messageiddupcheck", Kind::Guid, Access { create: false, update: false, read: false }),
-        attr("isduplicatesenderunresolved", Kind::Boolean("No", "Yes", None), RW),
-    ]);
-    navs.extend([
-        Nav { name: "parentactivityid".into(), attr: "parentactivityid", target: "email" },
-        Nav {
-            name: "CorrelatedActivityId_Email".into(),
-            attr: "correlatedactivityid",
-            target: "email",
-        },
-        Nav {
-            name: "ReceivingMailboxId_Email".into(),
-            attr: "receivingmailboxid",
-            target: "mailbox",
-        },
-        Nav { name: "sendermailboxid".into(), attr: "sendermailboxid", target: "mailbox" },
-    ]);
-    Table {
-        logical: "email",
-        set: "emails",
-        key: "activityid",
-        primary_name: "subject",
-        state_enum: "EmailState",
-        states: EMAIL_STATES,
-        attrs,
-        navs,
-        collections: vec![
-            Collection {
-                name: "email_activity_parties",
-                table: "activityparty",
-                via: "activityid",
-                deep_insert: true,
-            },
-            Collection {
-                name: "email_activity_mime_attachment",
-                table: "activitymimeattachment",
-                via: "objectid",
-                deep_insert: true,
-            },
-        ],
-        surface: Surface::Full,
-        activity: true,
-        // Sender, To, Cc, Bcc (reference A2).
-        party_masks: &[1, 2, 3, 4],
-    }
 }
 
 fn appointment() -> Table {

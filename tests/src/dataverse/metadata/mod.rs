@@ -3,6 +3,8 @@
 //! (`PAD-ref:*.md`, `CED:*.md`; reference A2, A3, A9).
 
 mod activities;
+mod email;
+mod mail;
 mod records;
 
 use std::sync::LazyLock;

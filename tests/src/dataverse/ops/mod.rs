@@ -2,18 +2,22 @@
 //! and what each method does to it. Used for plain requests and for `$batch` parts alike.
 
 use axum::http::{HeaderMap, Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
+
+mod members;
+
+use members::{get_member, set_member};
 
 use super::{
     body::{self, Changes},
     errors::{ApiError, ODATA, Operation},
     headers::{Prefer, check_json_content_type, etags, matches_etag},
-    metadata::{Kind, Surface, Table, catalog},
+    metadata::{Surface, Table, catalog},
     query,
     reply::Reply,
     state::{Ctx, EnvState},
-    store::{Cell, EntityRef},
+    store::EntityRef,
     write,
 };
 
@@ -59,6 +63,16 @@ fn run(env: &mut EnvState, ctx: &Ctx, op: Op<'_>) -> Result<Reply, ApiError> {
     let method = op.method;
     match resource {
         Resource::WhoAmI if method == Method::GET => Ok(who_am_i(env, ctx)),
+        // A function called with the wrong method (support article "No HTTP resource was
+        // found that matches the request URI", POST WhoAmI).
+        Resource::WhoAmI => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "",
+            format!(
+                "No HTTP resource was found that matches the request URI '{}{path}'.",
+                ctx.root()
+            ),
+        )),
         Resource::Set(table) if method == Method::GET => {
             query::list(&env.store, ctx, table, query, &prefer, None)
         }
@@ -112,6 +126,9 @@ fn resolve(path: &str) -> Result<Resource, ApiError> {
     let first = segments.next().unwrap_or_default();
     if first == "WhoAmI" || first == "WhoAmI()" {
         return Ok(Resource::WhoAmI);
+    }
+    if first.is_empty() || first == "$metadata" {
+        return Err(ApiError::not_implemented("the service and $metadata documents"));
     }
     let (name, key) = match first.split_once('(') {
         Some((name, rest)) => (name, Some(rest.strip_suffix(')').unwrap_or(rest))),
@@ -240,89 +257,6 @@ fn delete(
         return Err(ApiError::version_mismatch());
     }
     write::delete(env, table, id)?;
-    Ok(Reply::no_content())
-}
-
-/// `GET <set>(<id>)/<column>` gives `{"value": ...}`; a collection-valued navigation property
-/// lists the related records.
-fn get_member(
-    env: &EnvState,
-    ctx: &Ctx,
-    table: &'static Table,
-    id: Uuid,
-    name: &str,
-    query: &str,
-    prefer: &Prefer,
-) -> Result<Reply, ApiError> {
-    let (_, row) = query::find(&env.store, table, id)
-        .ok_or_else(|| ApiError::record_not_found(table.logical, id))?;
-    if let Some(collection) = table.collection(name) {
-        let related = catalog().by_logical(collection.table).expect("catalog table");
-        return query::list(&env.store, ctx, related, query, prefer, Some((collection.via, id)));
-    }
-    let attr = query::column(table, name)?;
-    match row.get(attr.name) {
-        None => Ok(Reply::no_content()),
-        Some(cell) => Ok(Reply::json(
-            StatusCode::OK,
-            json!({"@odata.context": format!("{}$metadata#{}({id})/{name}", ctx.root(), table.set), "value": cell.to_json()}),
-        )),
-    }
-}
-
-/// `PUT <set>(<id>)/<column>` with `{"value": ...}`, `DELETE` of a column, and
-/// `PUT`/`DELETE <set>(<id>)/<nav>/$ref` (`{"@odata.id": ...}`), as in the `$batch` doc.
-fn set_member(
-    env: &mut EnvState,
-    ctx: &Ctx,
-    table: &'static Table,
-    id: Uuid,
-    name: &str,
-    is_ref: bool,
-    op: Op<'_>,
-) -> Result<Reply, ApiError> {
-    if env.store.get(table.logical, id).is_none() {
-        return Err(ApiError::record_not_found(table.logical, id));
-    }
-    let put = *op.method == Method::PUT;
-    let value = if put {
-        check_json_content_type(op.headers)?;
-        let body: Value = serde_json::from_slice(op.body).map_err(|e| {
-            ApiError::payload(
-                table.set,
-                format!("Invalid JSON. The request body is not valid JSON: {e}."),
-            )
-        })?;
-        Some(body)
-    } else {
-        None
-    };
-    let mut changes = Changes::default();
-    if is_ref {
-        let nav = table.nav(name).ok_or_else(|| ApiError::unknown_property(name, table.logical))?;
-        let cell = match &value {
-            Some(v) => Some(Cell::Ref(
-                body::read_bind(table, name, &v["@odata.id"], Operation::Update, ctx, &env.store)?
-                    .1,
-            )),
-            None => None,
-        };
-        changes.cells.insert(nav.attr, cell);
-    } else {
-        let attr = table
-            .attr(name)
-            .filter(|a| !matches!(a.kind, Kind::Lookup(_)))
-            .ok_or_else(|| ApiError::unknown_property(name, table.logical))?;
-        if !attr.access.update {
-            return Err(ApiError::not_valid_for(Operation::Update, attr.name, table.logical));
-        }
-        let cell = match &value {
-            Some(v) => body::convert(table, attr, &v["value"])?,
-            None => None,
-        };
-        changes.cells.insert(attr.name, cell);
-    }
-    write::update(env, ctx, table, id, changes)?;
     Ok(Reply::no_content())
 }
 
