@@ -12,12 +12,18 @@
 //! - [`http`]: the one HTTP client (rustls, timeouts, `[cloud] ca_file`).
 //! - [`entra`]: access tokens from Entra ID: the token service and the cache callers use.
 //! - [`outcome`]: what a handler says happened to a job.
+//! - [`dataverse`]: the Dataverse Web API: client, queries, `$batch`, errors, party lookup.
+//! - [`mapping`]: what Exchange says, as Dataverse stores it (`email`).
+//! - [`handlers`]: the functions' work over ports (`write`).
 
 pub mod config;
+pub mod dataverse;
 pub mod domain;
 pub mod entra;
+pub mod handlers;
 pub mod http;
 pub mod jobs;
+pub mod mapping;
 pub mod model;
 pub mod outcome;
 pub mod ports;

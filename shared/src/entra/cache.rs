@@ -131,6 +131,17 @@ impl Tokens for CachingTokens {
             }
         }
     }
+
+    async fn rejected(&self, key: &CredentialKey, resource: Resource, token: &AccessToken) {
+        let slot = self.slot(key, resource);
+        let mut slot = slot.lock().await;
+        // A caller reporting late must not throw away the fresh token another one already got.
+        if slot.token.as_ref().is_some_and(|c| c.token.token != token.token) {
+            return;
+        }
+        slot.token = None;
+        self.inner.rejected(key, resource, token).await;
+    }
 }
 
 #[cfg(test)]

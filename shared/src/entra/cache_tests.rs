@@ -146,3 +146,15 @@ async fn a_failed_refresh_keeps_serving_the_still_valid_token() {
     clock.advance(time::Duration::minutes(3));
     assert_eq!(token(&cache).await.unwrap_err().code.as_deref(), Some("AADSTS7000215"));
 }
+
+#[tokio::test]
+async fn a_rejected_token_is_fetched_anew_but_a_fresher_one_is_kept() {
+    let (_, inner, cache) = setup(time::Duration::minutes(60));
+    let first = cache.token(&key(), Resource::Graph).await.unwrap();
+    cache.rejected(&key(), Resource::Graph, &first).await;
+    assert_eq!(token(&cache).await.unwrap(), "tok-2");
+    // Another caller reports the same old token late: the fresh one stays.
+    cache.rejected(&key(), Resource::Graph, &first).await;
+    assert_eq!(token(&cache).await.unwrap(), "tok-2");
+    assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
+}

@@ -213,4 +213,9 @@ impl Tokens for TokenService {
             }
         }
     }
+
+    async fn rejected(&self, key: &CredentialKey, _: Resource, _: &AccessToken) {
+        // azure_identity would answer from its own cache: a new credential starts empty.
+        self.built.lock().expect("credential map lock").remove(key);
+    }
 }

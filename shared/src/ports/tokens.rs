@@ -98,4 +98,11 @@ pub trait Tokens: Send + Sync + fmt::Debug {
         key: &CredentialKey,
         resource: Resource,
     ) -> Result<AccessToken, TokenError>;
+
+    /// Tells the source that `resource` refused `token` (HTTP 401), so the next
+    /// [`Tokens::token`] must not hand it out again. Callers then ask once more and retry once
+    /// (reference B3). A source that caches nothing has nothing to forget, hence the default.
+    async fn rejected(&self, key: &CredentialKey, resource: Resource, token: &AccessToken) {
+        let _ = (key, resource, token);
+    }
 }
