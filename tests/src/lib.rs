@@ -14,9 +14,12 @@
 //!   - [`graph`]: Microsoft Graph for Exchange Online mailboxes;
 //!   - [`dataverse`]: the Dataverse Web API v9.2 (environments, application users, tables,
 //!     queries, `$batch`, service protection limits).
+//! - [`cloud`]: all three started together on one CA, clock and token issuer, with the
+//!   directory set-up an admin does and the exsync configuration that points at them.
 
 pub mod auth;
 pub mod clock;
+pub mod cloud;
 pub mod dataverse;
 pub mod entra;
 pub mod faults;
