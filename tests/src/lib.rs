@@ -16,6 +16,8 @@
 //!     queries, `$batch`, service protection limits).
 //! - [`cloud`]: all three started together on one CA, clock and token issuer, with the
 //!   directory set-up an admin does and the exsync configuration that points at them.
+//! - [`scenario`]: the demo organisation (two Exchange tenants, Dataverse on a third) and a
+//!   realistic stream of its mail.
 
 pub mod auth;
 pub mod clock;
@@ -25,5 +27,6 @@ pub mod entra;
 pub mod faults;
 pub mod graph;
 pub mod jwt;
+pub mod scenario;
 pub mod server;
 pub mod tls;
