@@ -10,7 +10,9 @@
 //! - [`status`]: a mailbox's health as an admin sees it.
 //! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock).
 //! - [`outcome`]: what a handler says happened to a job.
+//! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
 
+pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod jobs;
