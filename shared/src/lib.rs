@@ -10,6 +10,7 @@
 //! - [`status`]: a mailbox's health as an admin sees it.
 //! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock).
 //! - [`outcome`]: what a handler says happened to a job.
+//! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
 //! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
 
 pub mod adapters;
@@ -19,5 +20,6 @@ pub mod jobs;
 pub mod model;
 pub mod outcome;
 pub mod ports;
+pub mod runtime;
 pub mod secret;
 pub mod status;
