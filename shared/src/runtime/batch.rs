@@ -101,10 +101,19 @@ pub async fn process_batch(
         let settlement = settle(&envelope, outcome.clone(), policy, rand::random::<f64>());
         settled.push((delivery, span, Some(outcome), settlement));
     }
-    let results = join_all(settled.into_iter().map(|(delivery, span, outcome, settlement)| {
+    // Acks, the common case, go in one round trip; the rest one by one, concurrently.
+    let mut acks = Vec::new();
+    let mut others = Vec::new();
+    for (delivery, span, outcome, settlement) in settled {
+        span.in_scope(|| log(outcome.as_ref(), &settlement));
+        let kind = kind(outcome.as_ref(), &settlement);
+        match settlement {
+            Settlement::Ack => acks.push((delivery, span, kind)),
+            settlement => others.push((delivery, span, kind, settlement)),
+        }
+    }
+    let mut results = join_all(others.into_iter().map(|(delivery, span, kind, settlement)| {
         async move {
-            log(outcome.as_ref(), &settlement);
-            let kind = kind(outcome.as_ref(), &settlement);
             match apply(&delivery, settlement, queues).await {
                 Ok(()) => (kind, None),
                 Err(error) => {
@@ -116,6 +125,17 @@ pub async fn process_batch(
         .instrument(span)
     }))
     .await;
+    let (deliveries, kinds): (Vec<Delivery>, Vec<(Span, Kind)>) =
+        acks.into_iter().map(|(d, span, kind)| (d, (span, kind))).unzip();
+    match queues.source.ack_all(&deliveries).await {
+        Ok(()) => results.extend(kinds.into_iter().map(|(_, kind)| (kind, None))),
+        Err(error) => {
+            for ((span, _), delivery) in kinds.into_iter().zip(deliveries) {
+                span.in_scope(|| tracing::warn!(%error, "could not ack; the message returns when its lease runs out"));
+                results.push((Kind::Unsettled, Some(delivery.receipt)));
+            }
+        }
+    }
     let mut report = BatchReport::default();
     for (kind, receipt) in results {
         let t = &mut report.tally;
@@ -165,7 +185,7 @@ async fn apply(
     queues: &Queues,
 ) -> Result<(), QueueError> {
     match settlement {
-        Settlement::Ack => queues.source.ack(delivery).await,
+        Settlement::Ack => queues.source.ack_all(std::slice::from_ref(delivery)).await,
         Settlement::Requeue { envelope, delay } => {
             // Enqueue before ack: a crash in between leaves a duplicate, which is harmless,
             // never a lost job.
