@@ -52,6 +52,13 @@ impl Database {
             message: format!("state database {}: {}", path.display(), e.message),
             retryable: e.retryable,
         };
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(folder) = folder.filter(|f| !f.is_dir()) {
+            return Err(context(DbError::permanent(format!(
+                "the folder {} does not exist: create it, or point runtime.state elsewhere",
+                folder.display()
+            ))));
+        }
         let mut conn = Connection::open(path).map_err(|e| context(e.into()))?;
         configure(&conn).map_err(context)?;
         schema::migrate(&mut conn).map_err(context)?;

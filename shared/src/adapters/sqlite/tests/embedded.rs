@@ -187,7 +187,8 @@ fn the_store_never_prints_a_client_state() {
 }
 
 #[test]
-fn an_unwritable_path_names_the_file() {
+fn a_missing_folder_is_named_with_what_to_do() {
     let error = Database::open(std::path::Path::new("/nonexistent-dir/x/state.db")).unwrap_err();
     assert!(error.message.contains("/nonexistent-dir/x/state.db"), "{error}");
+    assert!(error.message.contains("the folder /nonexistent-dir/x does not exist"), "{error}");
 }
