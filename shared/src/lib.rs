@@ -15,7 +15,10 @@
 //! - [`dataverse`]: the Dataverse Web API: client, queries, `$batch`, errors, party lookup.
 //! - [`mapping`]: what Exchange says, as Dataverse stores it (`email`).
 //! - [`handlers`]: the functions' work over ports (`write`).
+//! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
+//! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
 
+pub mod adapters;
 pub mod config;
 pub mod dataverse;
 pub mod domain;
@@ -27,5 +30,6 @@ pub mod mapping;
 pub mod model;
 pub mod outcome;
 pub mod ports;
+pub mod runtime;
 pub mod secret;
 pub mod status;
