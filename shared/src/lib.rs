@@ -13,7 +13,9 @@
 
 pub mod config;
 pub mod domain;
+pub mod graph;
 pub mod jobs;
+pub mod mapping;
 pub mod model;
 pub mod outcome;
 pub mod ports;

@@ -4,11 +4,13 @@
 //! suite that both pass.
 
 pub mod clock;
+pub mod limiter;
 pub mod queue;
 pub mod store;
 pub mod tokens;
 
 pub use clock::{Clock, SystemClock};
+pub use limiter::{LimitError, LimitKey, LocalLimiter, RequestLimiter, RequestPermit};
 pub use queue::{Delivery, JobQueue, JobSource, QueueError};
 pub use store::{
     CursorStore, DedupeStore, DeltaCursor, PassStore, StatusStore, StoreError, SubscriptionRecord,

@@ -72,4 +72,14 @@ pub trait Tokens: Send + Sync + fmt::Debug {
         key: &CredentialKey,
         resource: Resource,
     ) -> Result<AccessToken, TokenError>;
+
+    /// A new token after `resource` rejected the one [`Tokens::token`] gave (HTTP 401): an
+    /// implementation that caches must not hand out the rejected token again.
+    async fn refresh(
+        &self,
+        key: &CredentialKey,
+        resource: Resource,
+    ) -> Result<AccessToken, TokenError> {
+        self.token(key, resource).await
+    }
 }

@@ -1,0 +1,3 @@
+//! Mappings between Graph's shapes and exsync's: one file per kind of item.
+
+pub mod message;
