@@ -8,12 +8,17 @@
 //! - [`model`]: an email as it travels from Graph to Dataverse.
 //! - [`jobs`]: the versioned queue messages between the functions.
 //! - [`status`]: a mailbox's health as an admin sees it.
-//! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock).
+//! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock, request limits).
 //! - [`outcome`]: what a handler says happened to a job.
+//! - [`graph`]: Microsoft Graph for Exchange: the client, its errors, its JSON.
+//! - [`mapping`]: Graph's shapes to exsync's (a message to an `EmailRecord`).
+//! - [`handlers`]: one async function per job: the folder pass (`sync`), subscription upkeep
+//!   and lifecycle events (`subscribe`).
 
 pub mod config;
 pub mod domain;
 pub mod graph;
+pub mod handlers;
 pub mod jobs;
 pub mod mapping;
 pub mod model;

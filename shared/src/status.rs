@@ -63,6 +63,12 @@ pub enum StatusEvent {
         /// Messages handed to `write`.
         emails: u64,
     },
+    /// A folder pass handed `emails` messages to `write` and left the rest of a long backlog to
+    /// a follow-up job (health: catching up).
+    CatchingUp {
+        /// Messages handed to `write` so far.
+        emails: u64,
+    },
     /// An email of this mailbox was written (`created`) or was already there (`!created`).
     EmailWritten {
         /// Whether this copy created the activity.

@@ -5,6 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::domain::SubscriptionId;
+
 pub use super::notification::{
     ChangeNotification, ChangeType, LifecycleNotice, NotificationCollection, ResourceData,
 };
@@ -192,7 +194,7 @@ pub struct Attachment {
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     /// Graph's id.
-    pub id: String,
+    pub id: SubscriptionId,
     /// The resource it watches.
     #[serde(default)]
     pub resource: String,
@@ -249,7 +251,7 @@ mod tests {
           "latestSupportedTlsVersion": "v1_2"
         }"#;
         let s: Subscription = serde_json::from_str(body).unwrap();
-        assert_eq!(s.id, "5522bd62-7c96-4530-85b0-00b916f6151a");
+        assert_eq!(s.id.as_str(), "5522bd62-7c96-4530-85b0-00b916f6151a");
         assert_eq!(s.expiration_date_time.unix_timestamp(), 1_641_073_338);
     }
 }
