@@ -32,7 +32,7 @@ pub struct DeltaPage {
 impl GraphClient {
     /// Reads one page of a folder's message delta.
     ///
-    /// The first request names the properties (`$select`) and the page size
+    /// The first request names the properties (`$select`), the change type and the page size
     /// (`Prefer: odata.maxpagesize`); Graph encodes them into its links, which are followed as
     /// given, with no query option added (reference 6.1). No `$filter` is sent: with one, delta
     /// returns at most 5,000 messages, and the rest would be lost, so the caller filters by date.
@@ -55,7 +55,11 @@ impl GraphClient {
                     "delta",
                 ]);
                 // Literal `$select`, as Graph documents it (a form encoder would write %24).
-                url.set_query(Some(&format!("$select={MESSAGE_SELECT}")));
+                // `changeType=created` (reference 6.1, initial request only): later rounds
+                // bring new messages only, not every read, flag or category change, which
+                // would each become a write job for an email Dataverse already has. The first
+                // round still lists every message of the folder.
+                url.set_query(Some(&format!("$select={MESSAGE_SELECT}&changeType=created")));
                 url
             }
             DeltaFrom::Link(link) => self.link(op, link)?,
