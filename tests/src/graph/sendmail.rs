@@ -85,7 +85,9 @@ fn from_json(body: &Value) -> Result<(NewMessage, bool), GraphError> {
                     Value::String(s) if s.eq_ignore_ascii_case("true") => true,
                     Value::String(s) if s.eq_ignore_ascii_case("false") => false,
                     _ => {
-                        return Err(GraphError::bad_request("Invalid value for 'saveToSentItems'."));
+                        return Err(GraphError::bad_request(
+                            "Invalid value for 'saveToSentItems'.",
+                        ));
                     }
                 };
             }
