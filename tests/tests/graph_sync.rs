@@ -1,6 +1,8 @@
 //! exsync's Graph client, folder pass and subscription upkeep over real HTTPS against the
 //! Graph simulator.
 
+#[path = "graph_sync/client.rs"]
+mod client;
 #[path = "graph_sync/common.rs"]
 mod common;
 #[path = "graph_sync/limits.rs"]

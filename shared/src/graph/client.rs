@@ -1,7 +1,7 @@
 //! The Graph client: one request loop that every operation goes through, with the token,
 //! the request slot, `Prefer: IdType="ImmutableId"`, bounded retries and error parsing.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -36,11 +36,11 @@ pub struct GraphClient {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     http: reqwest::Client,
     api: Url,
-    tokens: TokenCache,
+    tokens: Arc<TokenCache>,
     limiter: Arc<dyn RequestLimiter>,
     clock: Arc<dyn Clock>,
     retry: RetryPolicy,
@@ -79,7 +79,7 @@ impl GraphClient {
     ) -> Self {
         let root = graph_url.as_str().trim_end_matches('/');
         let api = Url::parse(&format!("{root}/v1.0/")).expect("graph_url is a validated URL");
-        let tokens = TokenCache::new(tokens, Arc::clone(&clock));
+        let tokens = Arc::new(TokenCache::new(tokens, Arc::clone(&clock)));
         let inner = Inner {
             http,
             api,
@@ -103,8 +103,7 @@ impl GraphClient {
     }
 
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
-        let inner = Arc::try_unwrap(self.inner).expect("configure the client before sharing it");
-        let mut inner = inner;
+        let mut inner = Inner::clone(&self.inner);
         change(&mut inner);
         Self { inner: Arc::new(inner) }
     }
@@ -287,6 +286,3 @@ fn transport(e: reqwest::Error) -> ErrorKind {
 pub(crate) fn error(operation: Operation, access: &MailboxAccess, kind: ErrorKind) -> GraphError {
     GraphError { operation, mailbox: access.address.clone(), app: access.limits.app.clone(), kind }
 }
-
-/// How long to wait when Graph throttled without saying for how long.
-pub const DEFAULT_THROTTLE: Duration = Duration::from_secs(30);

@@ -9,6 +9,9 @@ use crate::{
     ports::{LimitError, TokenError},
 };
 
+/// How long to wait when Graph throttled without saying for how long.
+pub const DEFAULT_THROTTLE: Duration = Duration::from_secs(30);
+
 /// Which Graph call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {

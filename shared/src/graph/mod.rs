@@ -18,8 +18,10 @@ mod retry;
 mod subscriptions;
 
 pub use access::{MailboxAccess, folder_resource};
-pub use client::{DEFAULT_PAGE_SIZE, DEFAULT_THROTTLE, GraphClient};
+pub use client::{DEFAULT_PAGE_SIZE, GraphClient};
 pub use delta::{DeltaFrom, DeltaPage};
-pub use error::{ApiError, Denial, ErrorClass, ErrorKind, GraphError, Missing, Operation};
+pub use error::{
+    ApiError, DEFAULT_THROTTLE, Denial, ErrorClass, ErrorKind, GraphError, Missing, Operation,
+};
 pub use retry::RetryPolicy;
 pub use subscriptions::NewSubscription;

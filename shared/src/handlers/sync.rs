@@ -18,7 +18,9 @@ use super::{
 use crate::{
     config::Config,
     domain::{Folder, MailboxAddress},
-    graph::{DeltaFrom, ErrorClass, GraphClient, MailboxAccess, model::DeltaItem},
+    graph::{
+        DeltaFrom, ErrorClass, ErrorKind, GraphClient, GraphError, MailboxAccess, model::DeltaItem,
+    },
     jobs::{Envelope, Job, QueueName, Trigger},
     mapping::message::{Unmapped, to_email},
     model::EmailRecord,
@@ -87,6 +89,10 @@ pub async fn sync_folder(
     }
 }
 
+fn unusable_cursor(e: &GraphError) -> bool {
+    e.class() == ErrorClass::DeltaExpired || matches!(e.kind, ErrorKind::ForeignLink(_))
+}
+
 struct Pass<'a> {
     deps: &'a SyncDeps,
     access: MailboxAccess,
@@ -114,9 +120,10 @@ impl Pass<'_> {
             };
             let page = match deps.graph.delta_page(&self.access, folder, from).await {
                 Ok(page) => page,
-                // The token expired or Graph reset the sync state (reference graph.md 6.2):
+                // The token expired or Graph reset the sync state (reference graph.md 6.2), or
+                // the stored link is not under graph_url any more (the configuration moved):
                 // start the folder over; `write` de-duplicates the replayed messages.
-                Err(e) if e.class() == ErrorClass::DeltaExpired && !started_over => {
+                Err(e) if unusable_cursor(&e) && !started_over => {
                     tracing::warn!(error = %e, "delta token expired; starting the folder over");
                     deps.cursors.clear_cursor(mailbox, folder).await?;
                     cursor = None;
@@ -154,6 +161,10 @@ impl Pass<'_> {
 
     /// The emails of a page that the mailbox's rules keep: not drafts, received on or after
     /// its date (inclusive), and none at all when incoming mail is off.
+    ///
+    /// The date is checked here, not with a delta `$filter`: a filtered round returns at most
+    /// 5,000 messages (reference graph.md 6.1) and the rest would never be seen. Reading the
+    /// older messages of the folder once, in the first round, costs a page per 50 of them.
     fn keep(&self, items: Vec<DeltaItem>) -> Vec<EmailRecord> {
         let mut kept = Vec::new();
         for item in items {

@@ -63,6 +63,8 @@ pub struct SimTokens {
     pub bad_audiences: Mutex<Vec<String>>,
     pub issued: AtomicUsize,
     pub refreshed: AtomicUsize,
+    /// What the token service answers instead of a token.
+    pub fail_with: Mutex<Option<TokenError>>,
 }
 
 impl SimTokens {
@@ -92,7 +94,10 @@ impl SimTokens {
 #[async_trait]
 impl Tokens for SimTokens {
     async fn token(&self, _: &CredentialKey, _: Resource) -> Result<AccessToken, TokenError> {
-        Ok(self.mint())
+        match self.fail_with.lock().unwrap().clone() {
+            Some(error) => Err(error),
+            None => Ok(self.mint()),
+        }
     }
 
     async fn refresh(&self, _: &CredentialKey, _: Resource) -> Result<AccessToken, TokenError> {
@@ -399,6 +404,7 @@ impl Env {
             bad_audiences: Mutex::default(),
             issued: AtomicUsize::new(0),
             refreshed: AtomicUsize::new(0),
+            fail_with: Mutex::default(),
         });
         let limiter = Arc::new(CountingLimiter::default());
         let retry = RetryPolicy {
