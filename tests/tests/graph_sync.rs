@@ -13,3 +13,5 @@ mod passes;
 mod receiver;
 #[path = "graph_sync/subscriptions.rs"]
 mod subscriptions;
+#[path = "graph_sync/twins.rs"]
+mod twins;
