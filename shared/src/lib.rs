@@ -8,7 +8,10 @@
 //! - [`model`]: an email as it travels from Graph to Dataverse.
 //! - [`jobs`]: the versioned queue messages between the functions.
 //! - [`status`]: a mailbox's health as an admin sees it.
-//! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock, request limits).
+//! - [`ports`]: the capabilities handlers use (queue, store, tokens, secrets, clock, request
+//!   limits).
+//! - [`http`]: the one HTTP client (rustls, timeouts, `[cloud] ca_file`).
+//! - [`entra`]: access tokens from Entra ID: the token service and the cache callers use.
 //! - [`outcome`]: what a handler says happened to a job.
 //! - [`graph`]: Microsoft Graph for Exchange: the client, its errors, its JSON.
 //! - [`mapping`]: Graph's shapes to exsync's (a message to an `EmailRecord`).
@@ -17,8 +20,10 @@
 
 pub mod config;
 pub mod domain;
+pub mod entra;
 pub mod graph;
 pub mod handlers;
+pub mod http;
 pub mod jobs;
 pub mod mapping;
 pub mod model;

@@ -8,13 +8,15 @@
 //! - [`auth`]: the bearer-token checks every resource simulator shares.
 //! - [`clock`]: simulated time that tests can move forward.
 //! - [`faults`]: injected failures and concurrency accounting.
+//! - [`entra`]: the Entra ID token endpoint (client credentials) and its signing keys.
 //! - [`graph`]: Microsoft Graph for Exchange Online mailboxes.
-//! - `entra`, `graph`, `dataverse`: one module per simulated service, each an axum app over
+//! - `dataverse`: one module per simulated service, each an axum app over
 //!   shared state with a Rust handle to seed data, inject faults and inspect what happened.
 //! - `cloud`: all three started together, wired to one CA and one token issuer.
 
 pub mod auth;
 pub mod clock;
+pub mod entra;
 pub mod faults;
 pub mod graph;
 pub mod jwt;

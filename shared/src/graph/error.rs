@@ -194,6 +194,10 @@ impl GraphError {
         match &self.kind {
             ErrorKind::Api(api) => classify(self.operation, api),
             ErrorKind::Transport { .. } | ErrorKind::Decode(_) => ErrorClass::Transient,
+            // Entra throttled the token request: wait as it asked.
+            ErrorKind::Token(e) if e.retry_after.is_some() => {
+                ErrorClass::Throttled { retry_after: e.retry_after }
+            }
             ErrorKind::Token(e) => ErrorClass::Credential { retryable: e.retryable },
             ErrorKind::Limit(e) => ErrorClass::Throttled { retry_after: Some(e.retry_after) },
             ErrorKind::ForeignLink(_) => ErrorClass::Rejected,

@@ -6,12 +6,14 @@
 pub mod clock;
 pub mod limiter;
 pub mod queue;
+pub mod secrets;
 pub mod store;
 pub mod tokens;
 
 pub use clock::{Clock, SystemClock};
 pub use limiter::{LimitError, LimitKey, LocalLimiter, RequestLimiter, RequestPermit};
 pub use queue::{Delivery, JobQueue, JobSource, QueueError};
+pub use secrets::Secrets;
 pub use store::{
     CursorStore, DedupeStore, DeltaCursor, PassStore, StatusStore, StoreError, SubscriptionRecord,
     SubscriptionStore,

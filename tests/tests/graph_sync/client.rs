@@ -63,11 +63,12 @@ async fn a_mailbox_the_tenant_does_not_have_is_parked_with_the_address_named() {
 #[tokio::test]
 async fn a_token_service_refusal_carries_the_entra_code_and_its_verdict() {
     let env = Env::start().await;
-    let refusal = |retryable| TokenError {
-        key: CredentialKey::Profile(env.config.profiles[0].name.clone()),
-        code: Some("AADSTS7000222".into()),
-        message: "the client secret of profile contoso expired: create a new one".into(),
-        retryable,
+    let key = CredentialKey::Profile(env.config.profiles[0].name.clone());
+    let message = "the client secret of profile contoso expired: create a new one".to_string();
+    let code = Some("AADSTS7000222".to_string());
+    let refusal = |retryable| match retryable {
+        false => TokenError::permanent(&key, code.clone(), message.clone()),
+        true => TokenError::transient(&key, code.clone(), message.clone()),
     };
     *env.tokens.fail_with.lock().unwrap() = Some(refusal(false));
     let outcome =
