@@ -146,3 +146,17 @@ async fn a_failed_refresh_keeps_serving_the_still_valid_token() {
     clock.advance(time::Duration::minutes(3));
     assert_eq!(token(&cache).await.unwrap_err().code.as_deref(), Some("AADSTS7000215"));
 }
+
+#[tokio::test]
+async fn a_rejected_token_is_replaced_once_and_never_served_again() {
+    let (_clock, inner, cache) = setup(time::Duration::minutes(60));
+    assert_eq!(token(&cache).await.unwrap(), "tok-1");
+    let rejected = Secret::new("tok-1");
+    let fresh = cache.refresh(&key(), Resource::Graph, &rejected).await.unwrap();
+    assert_eq!(fresh.token.expose(), "tok-2");
+    assert_eq!(token(&cache).await.unwrap(), "tok-2");
+    // A second caller that met the same 401 gets the replacement, without a new request.
+    let again = cache.refresh(&key(), Resource::Graph, &rejected).await.unwrap();
+    assert_eq!(again.token.expose(), "tok-2");
+    assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
+}

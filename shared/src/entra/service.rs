@@ -213,4 +213,16 @@ impl Tokens for TokenService {
             }
         }
     }
+
+    /// Drops the app's credential first: azure_identity caches tokens inside it and would hand
+    /// back the rejected one.
+    async fn refresh(
+        &self,
+        key: &CredentialKey,
+        resource: Resource,
+        _rejected: &Secret,
+    ) -> Result<AccessToken, TokenError> {
+        self.built.lock().expect("credential map lock").remove(key);
+        self.token(key, resource).await
+    }
 }

@@ -1,70 +1,8 @@
-//! Tokens for Graph: asked of the `Tokens` port, cached until shortly before they expire
-//! (DESIGN: callers cache the answer), refreshed once when Graph rejects one.
-
-use std::{collections::HashMap, sync::Arc, time::Duration};
+//! What exsync reads from its own Graph tokens.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use tokio::sync::Mutex;
 
-use crate::{
-    ports::{AccessToken, Clock, CredentialKey, Resource, TokenError, Tokens},
-    secret::Secret,
-};
-
-/// A cached token is replaced this long before it expires, so no request leaves with a token
-/// that dies in flight.
-const EXPIRY_MARGIN: Duration = Duration::from_secs(120);
-
-/// Graph tokens per credential.
-#[derive(Debug)]
-pub(crate) struct TokenCache {
-    tokens: Arc<dyn Tokens>,
-    clock: Arc<dyn Clock>,
-    // One slot per credential, so a slow token endpoint of one tenant holds up only its own
-    // requests, and concurrent requests of one credential ask once.
-    slots: std::sync::Mutex<HashMap<CredentialKey, Arc<Mutex<Option<AccessToken>>>>>,
-}
-
-impl TokenCache {
-    pub(crate) fn new(tokens: Arc<dyn Tokens>, clock: Arc<dyn Clock>) -> Self {
-        Self { tokens, clock, slots: Default::default() }
-    }
-
-    fn slot(&self, key: &CredentialKey) -> Arc<Mutex<Option<AccessToken>>> {
-        Arc::clone(self.slots.lock().expect("token slots lock").entry(key.clone()).or_default())
-    }
-
-    /// A token valid for a while yet.
-    pub(crate) async fn get(&self, key: &CredentialKey) -> Result<Secret, TokenError> {
-        let slot = self.slot(key);
-        let mut cached = slot.lock().await;
-        if let Some(token) = cached.as_ref()
-            && token.expires_at - self.clock.now() > EXPIRY_MARGIN
-        {
-            return Ok(token.token.clone());
-        }
-        let token = self.tokens.token(key, Resource::Graph).await?;
-        Ok(cached.insert(token).token.clone())
-    }
-
-    /// A new token after Graph answered 401 to `rejected`; a token another request already
-    /// replaced it with is reused.
-    pub(crate) async fn refresh(
-        &self,
-        key: &CredentialKey,
-        rejected: &Secret,
-    ) -> Result<Secret, TokenError> {
-        let slot = self.slot(key);
-        let mut cached = slot.lock().await;
-        if let Some(token) = cached.as_ref()
-            && token.token != *rejected
-        {
-            return Ok(token.token.clone());
-        }
-        let token = self.tokens.refresh(key, Resource::Graph).await?;
-        Ok(cached.insert(token).token.clone())
-    }
-}
+use crate::secret::Secret;
 
 /// The `roles` claim of our own access token, read without verification (Graph verified it):
 /// it tells a missing permission from an access policy when Graph answers 403.

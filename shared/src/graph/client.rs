@@ -11,12 +11,12 @@ use url::Url;
 
 use super::{
     access::MailboxAccess,
-    auth::{TokenCache, token_roles},
+    auth::token_roles,
     error::{ApiError, Denial, ErrorKind, GraphError, Operation},
     retry::{RetryPolicy, parse_retry_after},
 };
 use crate::{
-    ports::{Clock, RequestLimiter, Tokens},
+    ports::{Clock, RequestLimiter, Resource, Tokens},
     secret::Secret,
 };
 
@@ -40,7 +40,7 @@ pub struct GraphClient {
 struct Inner {
     http: reqwest::Client,
     api: Url,
-    tokens: Arc<TokenCache>,
+    tokens: Arc<dyn Tokens>,
     limiter: Arc<dyn RequestLimiter>,
     clock: Arc<dyn Clock>,
     retry: RetryPolicy,
@@ -69,7 +69,8 @@ pub(crate) struct Answer {
 
 impl GraphClient {
     /// A client for the Graph at `graph_url` (the API is under `{graph_url}/v1.0`), sharing
-    /// the process's `http` client, with default retries and page size.
+    /// the process's `http` client, with default retries and page size. Every request asks
+    /// `tokens` for a token, so give it a caching one ([`crate::entra::CachingTokens`]).
     pub fn new(
         http: reqwest::Client,
         graph_url: &Url,
@@ -79,7 +80,6 @@ impl GraphClient {
     ) -> Self {
         let root = graph_url.as_str().trim_end_matches('/');
         let api = Url::parse(&format!("{root}/v1.0/")).expect("graph_url is a validated URL");
-        let tokens = Arc::new(TokenCache::new(tokens, Arc::clone(&clock)));
         let inner = Inner {
             http,
             api,
@@ -143,11 +143,10 @@ impl GraphClient {
         let inner = &*self.inner;
         let access = call.access;
         let fail = |kind| error(call.operation, access, kind);
-        let mut token = inner
-            .tokens
-            .get(&access.credential)
-            .await
-            .map_err(|e| fail(ErrorKind::Token(Box::new(e))))?;
+        let token_error = |e| fail(ErrorKind::Token(Box::new(e)));
+        let credential = &access.credential;
+        let mut token =
+            inner.tokens.token(credential, Resource::Graph).await.map_err(token_error)?.token;
         let mut refreshed = false;
         let mut attempt = 1;
         loop {
@@ -159,9 +158,10 @@ impl GraphClient {
                     refreshed = true;
                     token = inner
                         .tokens
-                        .refresh(&access.credential, &token)
+                        .refresh(credential, Resource::Graph, &token)
                         .await
-                        .map_err(|e| fail(ErrorKind::Token(Box::new(e))))?;
+                        .map_err(token_error)?
+                        .token;
                     continue;
                 }
                 Ok(answer) => {

@@ -99,13 +99,16 @@ pub trait Tokens: Send + Sync + fmt::Debug {
         resource: Resource,
     ) -> Result<AccessToken, TokenError>;
 
-    /// A new token after `resource` rejected the one [`Tokens::token`] gave (HTTP 401): an
-    /// implementation that caches must not hand out the rejected token again.
+    /// A token to replace `rejected`, which `resource` refused (HTTP 401) although it had not
+    /// expired. An implementation that caches must not hand out `rejected` again; one that
+    /// does not cache has nothing to skip, which is the default.
     async fn refresh(
         &self,
         key: &CredentialKey,
         resource: Resource,
+        rejected: &Secret,
     ) -> Result<AccessToken, TokenError> {
+        let _ = rejected;
         self.token(key, resource).await
     }
 }

@@ -77,6 +77,8 @@ async fn a_token_service_refusal_carries_the_entra_code_and_its_verdict() {
     assert!(reason.starts_with("inbox pass of alice@contoso.example: AADSTS7000222"), "{reason}");
 
     *env.tokens.fail_with.lock().unwrap() = Some(refusal(true));
+    // Past the few seconds the callers' cache answers a failure from memory.
+    env.clock.advance(std::time::Duration::from_secs(6));
     let outcome =
         sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep).await;
     assert!(matches!(outcome, Outcome::Failed { retryable: true, .. }), "{outcome:?}");

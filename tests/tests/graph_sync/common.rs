@@ -8,6 +8,7 @@ use std::{
 use exsync_shared::{
     config::Config,
     domain::{Folder, MailboxAddress},
+    entra::CachingTokens,
     graph::{GraphClient, RetryPolicy},
     handlers::{subscribe::SubscribeDeps, sync::SyncDeps},
     jobs::Trigger,
@@ -125,14 +126,12 @@ impl Env {
             max_wait: Duration::from_secs(2),
             ..RetryPolicy::default()
         };
-        let graph = GraphClient::new(
-            ca.client(),
-            &config.cloud.graph_url,
-            tokens.clone(),
-            limiter.clone(),
-            Arc::new(SimTime(clock.clone())),
-        )
-        .with_retry(retry);
+        let time: Arc<dyn Clock> = Arc::new(SimTime(clock.clone()));
+        // As wired in production: the callers' cache in front of the token service.
+        let cached = Arc::new(CachingTokens::new(tokens.clone(), time.clone()));
+        let graph =
+            GraphClient::new(ca.client(), &config.cloud.graph_url, cached, limiter.clone(), time)
+                .with_retry(retry);
         Self {
             ca,
             clock,

@@ -79,7 +79,12 @@ impl Tokens for SimTokens {
         }
     }
 
-    async fn refresh(&self, _: &CredentialKey, _: Resource) -> Result<AccessToken, TokenError> {
+    async fn refresh(
+        &self,
+        _: &CredentialKey,
+        _: Resource,
+        _: &Secret,
+    ) -> Result<AccessToken, TokenError> {
         self.refreshed.fetch_add(1, Ordering::SeqCst);
         Ok(self.mint())
     }
