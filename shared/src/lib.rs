@@ -17,7 +17,10 @@
 //! - [`mapping`]: Graph's shapes to exsync's (a message to an `EmailRecord`).
 //! - [`handlers`]: one async function per job: the folder pass (`sync`), subscription upkeep
 //!   and lifecycle events (`subscribe`).
+//! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
+//! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
 
+pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod entra;
@@ -29,5 +32,6 @@ pub mod mapping;
 pub mod model;
 pub mod outcome;
 pub mod ports;
+pub mod runtime;
 pub mod secret;
 pub mod status;
