@@ -37,6 +37,15 @@ pub async fn request_pass(
         return Ok(false);
     }
     let job = Job::SyncFolder { mailbox: mailbox.clone(), folder, trigger };
-    queue.enqueue(QueueName::Changes, &[Envelope::new(job)], Duration::ZERO).await?;
+    if let Err(error) =
+        queue.enqueue(QueueName::Changes, &[Envelope::new(job)], Duration::ZERO).await
+    {
+        // Without the mark the retried trigger queues the pass, instead of coalescing into a
+        // pass that was never queued.
+        if let Err(release) = passes.release_pass(mailbox, folder).await {
+            tracing::warn!(%release, %mailbox, %folder, "could not release the pass mark");
+        }
+        return Err(error.into());
+    }
     Ok(true)
 }

@@ -25,7 +25,7 @@ use crate::{
     mapping::message::{Unmapped, to_email},
     model::EmailRecord,
     outcome::Outcome,
-    ports::{Clock, CursorStore, DeltaCursor, JobQueue, PassStore, StatusStore},
+    ports::{Clock, CursorStore, DeltaCursor, JobQueue, MAX_BODY_BYTES, PassStore, StatusStore},
     status::StatusEvent,
 };
 
@@ -89,6 +89,27 @@ pub async fn sync_folder(
     }
 }
 
+/// The write job of an email, fitted to the queue's message size: a body too large to travel
+/// is left for `write` to read from Graph. An email too large even without its body (thousands
+/// of recipients) cannot be queued at all; it is named in the log rather than blocking the
+/// folder behind it forever.
+fn write_job(mailbox: &MailboxAddress, email: EmailRecord) -> Option<Envelope> {
+    let id = email.graph_id.clone();
+    let job =
+        |email| Envelope::new(Job::WriteEmail { mailbox: mailbox.clone(), email: Box::new(email) });
+    let envelope = job(email.clone());
+    if envelope.to_body().len() <= MAX_BODY_BYTES {
+        return Some(envelope);
+    }
+    let envelope = job(EmailRecord { body_html: String::new(), body_omitted: true, ..email });
+    if envelope.to_body().len() <= MAX_BODY_BYTES {
+        tracing::info!(%id, "body left in Graph: too large for a queue message");
+        return Some(envelope);
+    }
+    tracing::error!(%id, "email skipped: too large for a queue message even without its body");
+    None
+}
+
 fn unusable_cursor(e: &GraphError) -> bool {
     e.class() == ErrorClass::DeltaExpired || matches!(e.kind, ErrorKind::ForeignLink(_))
 }
@@ -134,16 +155,9 @@ impl Pass<'_> {
             };
             pages += 1;
             let emails = self.keep(page.items);
-            if !emails.is_empty() {
-                let jobs: Vec<Envelope> = emails
-                    .into_iter()
-                    .map(|email| {
-                        Envelope::new(Job::WriteEmail {
-                            mailbox: mailbox.clone(),
-                            email: Box::new(email),
-                        })
-                    })
-                    .collect();
+            let jobs: Vec<Envelope> =
+                emails.into_iter().filter_map(|email| write_job(mailbox, email)).collect();
+            if !jobs.is_empty() {
                 deps.queue.enqueue(QueueName::Writes, &jobs, Duration::ZERO).await?;
                 self.emails += jobs.len() as u64;
             }

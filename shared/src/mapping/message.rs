@@ -59,6 +59,7 @@ pub fn to_email(message: &Message, folder: Folder) -> Result<EmailRecord, Unmapp
             .and_then(|v| InternetMessageId::parse(v).ok()),
         subject: message.subject.clone().unwrap_or_default(),
         body_html: body_html(message),
+        body_omitted: false,
         from: message.from.as_ref().and_then(address),
         to: addresses(&message.to_recipients),
         cc: addresses(&message.cc_recipients),

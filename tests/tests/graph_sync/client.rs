@@ -6,8 +6,8 @@ use exsync_shared::{
     handlers::sync::sync_folder,
     jobs::Trigger,
     outcome::Outcome,
-    ports::{CredentialKey, DeltaCursor, TokenError},
-    status::StatusEvent,
+    ports::{CredentialKey, CursorStore, DeltaCursor, TokenError},
+    status::Health,
 };
 use exsync_sim::graph::NewMessage;
 
@@ -82,10 +82,8 @@ async fn a_token_service_refusal_carries_the_entra_code_and_its_verdict() {
     let outcome =
         sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep).await;
     assert!(matches!(outcome, Outcome::Failed { retryable: true, .. }), "{outcome:?}");
-    assert!(matches!(
-        env.store.events_of(ALICE).last(),
-        Some(StatusEvent::Failed { retryable: true, .. })
-    ));
+    let health = env.status(ALICE).await.health;
+    assert!(matches!(health, Health::Failing { retryable: true, .. }), "{health:?}");
 }
 
 #[tokio::test]
@@ -93,11 +91,11 @@ async fn a_stored_link_outside_graph_url_is_not_followed_and_the_folder_starts_o
     let env = Env::start().await;
     env.sim.deliver(ALICE, NewMessage::new("still found"));
     let foreign = DeltaCursor::Delta("https://graph.elsewhere.example/v1.0/users/x/mailFolders('inbox')/messages/delta?$deltatoken=abc".into());
-    env.store.cursors.lock().unwrap().insert((mailbox(ALICE), Folder::Inbox), foreign);
+    env.store.put_cursor(&mailbox(ALICE), Folder::Inbox, &foreign).await.unwrap();
     let outcome =
         sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep).await;
     assert_eq!(outcome, Outcome::Done);
     assert_eq!(env.queue.drain_writes().len(), 1);
-    let Some(DeltaCursor::Delta(link)) = env.cursor(ALICE, Folder::Inbox) else { panic!() };
+    let Some(DeltaCursor::Delta(link)) = env.cursor(ALICE, Folder::Inbox).await else { panic!() };
     assert!(link.starts_with(env.config.cloud.graph_url.as_str()), "{link}");
 }

@@ -6,13 +6,18 @@ use std::{
 };
 
 use exsync_shared::{
+    adapters::sqlite::{Database, SqliteStore},
     config::Config,
     domain::{Folder, MailboxAddress},
     entra::CachingTokens,
     graph::{GraphClient, RetryPolicy},
     handlers::{subscribe::SubscribeDeps, sync::SyncDeps},
     jobs::Trigger,
-    ports::{Clock, DeltaCursor},
+    ports::{
+        Clock, CursorStore, DeltaCursor, PassStore, StatusStore, SubscriptionRecord,
+        SubscriptionStore,
+    },
+    status::MailboxStatus,
 };
 use exsync_sim::{
     auth::KeyRing,
@@ -24,7 +29,7 @@ use exsync_sim::{
 };
 use time::OffsetDateTime;
 
-pub use super::twins::{CountingLimiter, MemQueue, MemStore, SimTokens};
+pub use super::twins::{CountingLimiter, MemQueue, SimTokens};
 
 pub const TENANT: &str = "6f1c7f2a-43b1-4a34-9a5e-0c3d1b7a9e11";
 pub const APP: &str = "8a9b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c33";
@@ -75,7 +80,8 @@ pub struct Env {
     _server: RunningServer,
     pub tokens: Arc<SimTokens>,
     pub queue: Arc<MemQueue>,
-    pub store: Arc<MemStore>,
+    pub store: Arc<SqliteStore>,
+    _state_dir: tempfile::TempDir,
     pub limiter: Arc<CountingLimiter>,
     pub config: Arc<Config>,
     pub graph: GraphClient,
@@ -120,6 +126,10 @@ impl Env {
             fail_with: Mutex::default(),
         });
         let limiter = Arc::new(CountingLimiter::default());
+        // The embedded state database, as the local runner uses it.
+        let state_dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&state_dir.path().join("state.db")).unwrap();
+        let store = Arc::new(SqliteStore::new(db));
         let retry = RetryPolicy {
             base_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(200),
@@ -139,7 +149,8 @@ impl Env {
             _server: server,
             tokens,
             queue: Arc::default(),
-            store: Arc::default(),
+            store,
+            _state_dir: state_dir,
             limiter,
             config,
             graph,
@@ -178,15 +189,24 @@ impl Env {
     }
 
     /// Takes the queued passes as if they had started (their coalescing marks cleared).
-    pub fn take_passes(&self) -> Vec<(MailboxAddress, Folder, Trigger)> {
+    pub async fn take_passes(&self) -> Vec<(MailboxAddress, Folder, Trigger)> {
         let passes = self.queue.drain_passes();
-        self.store.marks.lock().unwrap().clear();
+        for (mailbox, folder, _) in &passes {
+            self.store.begin_pass(mailbox, *folder).await.unwrap();
+        }
         passes
     }
 
-    pub fn cursor(&self, address: &str, folder: Folder) -> Option<DeltaCursor> {
-        let key = (MailboxAddress::parse(address).unwrap(), folder);
-        self.store.cursors.lock().unwrap().get(&key).cloned()
+    pub async fn cursor(&self, address: &str, folder: Folder) -> Option<DeltaCursor> {
+        self.store.cursor(&mailbox(address), folder).await.unwrap()
+    }
+
+    pub async fn status(&self, address: &str) -> MailboxStatus {
+        self.store.status(&mailbox(address)).await.unwrap().expect("a status record")
+    }
+
+    pub async fn subscription_records(&self, address: &str) -> Vec<SubscriptionRecord> {
+        self.store.subscriptions_of(&mailbox(address)).await.unwrap()
     }
 }
 

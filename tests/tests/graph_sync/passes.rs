@@ -10,7 +10,7 @@ use exsync_shared::{
     jobs::Trigger,
     outcome::Outcome,
     ports::DeltaCursor,
-    status::StatusEvent,
+    status::Health,
 };
 use exsync_sim::{
     faults::{Fault, FaultRule},
@@ -64,8 +64,9 @@ async fn an_initial_pass_writes_the_history_received_on_or_after_the_sync_date()
         3,
         "one enqueue per page"
     );
-    assert!(matches!(env.cursor(ALICE, Folder::Inbox), Some(DeltaCursor::Delta(_))));
-    assert_eq!(env.store.events_of(ALICE), vec![StatusEvent::PassSucceeded { emails: 120 }]);
+    assert!(matches!(env.cursor(ALICE, Folder::Inbox).await, Some(DeltaCursor::Delta(_))));
+    let status = env.status(ALICE).await;
+    assert_eq!((status.health, status.emails_seen), (Health::Healthy, 120));
 }
 
 #[tokio::test]
@@ -177,7 +178,7 @@ async fn an_expired_or_reset_delta_token_starts_the_folder_over() {
     env.sim.reset_sync(ALICE);
     assert_eq!(pass(&env, ALICE, Folder::Inbox).await, Outcome::Done);
     assert_eq!(ids(&env.queue.drain_writes()), all);
-    assert!(matches!(env.cursor(ALICE, Folder::Inbox), Some(DeltaCursor::Delta(_))));
+    assert!(matches!(env.cursor(ALICE, Folder::Inbox).await, Some(DeltaCursor::Delta(_))));
 }
 
 #[tokio::test]
@@ -191,14 +192,14 @@ async fn a_short_retry_after_is_waited_out_and_a_long_one_throttles_the_job() {
     assert_eq!(faults.fired()["429"], 1);
     assert_eq!(env.queue.drain_writes().len(), 1);
 
-    let cursor = env.cursor(ALICE, Folder::Inbox);
+    let cursor = env.cursor(ALICE, Folder::Inbox).await;
     faults.arm(FaultRule::next(1, throttled(120)).on_path("/messages/delta"));
     let outcome = pass(&env, ALICE, Folder::Inbox).await;
     let Outcome::Throttled { after, reason } = outcome else { panic!("{outcome:?}") };
     assert_eq!(after, Duration::from_secs(120));
     assert!(reason.contains("429"), "{reason}");
-    assert_eq!(env.cursor(ALICE, Folder::Inbox), cursor, "nothing read, nothing moved");
-    assert!(matches!(env.store.events_of(ALICE).last(), Some(StatusEvent::Throttled { .. })));
+    assert_eq!(env.cursor(ALICE, Folder::Inbox).await, cursor, "nothing read, nothing moved");
+    assert!(matches!(env.status(ALICE).await.health, Health::Throttled { .. }));
 }
 
 #[tokio::test]
@@ -225,10 +226,8 @@ async fn an_application_access_policy_parks_the_mailbox_and_names_the_policy() {
     assert!(reason.contains("ErrorAccessDenied"), "{reason}");
     assert!(reason.contains("application access policy"), "{reason}");
     assert!(reason.contains("Test-ApplicationAccessPolicy -Identity alice@contoso.example"));
-    assert!(matches!(
-        env.store.events_of(ALICE).last(),
-        Some(StatusEvent::Failed { retryable: false, .. })
-    ));
+    let health = env.status(ALICE).await.health;
+    assert!(matches!(health, Health::Failing { retryable: false, .. }), "{health:?}");
     assert_eq!(pass(&env, BOB, Folder::Inbox).await, Outcome::Done, "bob is in scope");
 }
 
@@ -270,7 +269,8 @@ async fn a_long_backlog_continues_in_a_follow_up_job() {
     let all: HashSet<String> = deliver_many(&env, ALICE, 130, "backlog").into_iter().collect();
     assert_eq!(pass(&env, ALICE, Folder::Inbox).await, Outcome::Done);
     assert_eq!(env.queue.drain_writes().len(), 100);
-    assert_eq!(env.store.events_of(ALICE), vec![StatusEvent::CatchingUp { emails: 100 }]);
+    let status = env.status(ALICE).await;
+    assert_eq!((status.health, status.emails_seen), (Health::CatchingUp, 100));
     let follow_up = env.queue.drain_passes();
     assert_eq!(follow_up, vec![(mailbox(ALICE), Folder::Inbox, Trigger::Sweep)]);
 
@@ -287,5 +287,23 @@ async fn with_incoming_off_nothing_is_written_but_the_folder_is_followed() {
     deliver_many(&env, ALICE, 3, "ignored");
     assert_eq!(pass(&env, ALICE, Folder::Inbox).await, Outcome::Done);
     assert!(env.queue.drain_writes().is_empty());
-    assert!(matches!(env.cursor(ALICE, Folder::Inbox), Some(DeltaCursor::Delta(_))));
+    assert!(matches!(env.cursor(ALICE, Folder::Inbox).await, Some(DeltaCursor::Delta(_))));
+}
+
+#[tokio::test]
+async fn a_body_too_large_for_a_queue_message_is_left_in_graph_and_the_folder_moves_on() {
+    let env = Env::start().await;
+    let huge = format!("<html><body>{}</body></html>", "<p>quarterly figures</p>".repeat(15_000));
+    let big = env.sim.deliver(ALICE, NewMessage::new("newsletter").html(&huge));
+    deliver_many(&env, ALICE, 2, "small");
+    assert_eq!(pass(&env, ALICE, Folder::Inbox).await, Outcome::Done);
+    let writes = env.queue.drain_writes();
+    assert_eq!(writes.len(), 3);
+    let newsletter = writes.iter().find(|w| w.graph_id.as_str() == big.immutable_id).unwrap();
+    assert!(newsletter.body_omitted && newsletter.body_html.is_empty());
+    assert!(writes.iter().filter(|w| !w.body_omitted).all(|w| !w.body_html.is_empty()));
+    // What `write` does with it: read the body from Graph.
+    let access = MailboxAccess::of(&env.config, &env.config.mailboxes[0]);
+    let message = env.graph.message(&access, &newsletter.graph_id).await.unwrap();
+    assert_eq!(message.body.unwrap().content.unwrap().len(), huge.len());
 }

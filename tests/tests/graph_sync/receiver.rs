@@ -16,16 +16,18 @@ use axum::{
     routing::post,
 };
 use exsync_shared::{
-    domain::SubscriptionId,
+    adapters::sqlite::SqliteStore,
+    domain::{MailboxAddress, SubscriptionId},
     graph::model::NotificationCollection,
     handlers::{passes::request_pass, subscribe::record_for_notification},
     jobs::{LifecycleEvent, Trigger},
+    ports::SubscriptionStore,
     secret::Secret,
 };
 use exsync_sim::server::RunningServer;
 use tokio::net::TcpListener;
 
-use super::common::{Env, MemQueue, MemStore, SimTime};
+use super::common::{Env, MemQueue, SimTime};
 
 #[derive(Debug, Default)]
 pub struct Seen {
@@ -46,7 +48,8 @@ pub struct Seen {
 
 #[derive(Clone)]
 struct Ctx {
-    store: Arc<MemStore>,
+    store: Arc<SqliteStore>,
+    mailboxes: Vec<MailboxAddress>,
     queue: Arc<MemQueue>,
     clock: SimTime,
     seen: Arc<Seen>,
@@ -70,6 +73,7 @@ impl Receiver {
         let seen = Arc::new(Seen::default());
         let ctx = Ctx {
             store: env.store.clone(),
+            mailboxes: env.config.mailboxes.iter().map(|m| m.address.clone()).collect(),
             queue: env.queue.clone(),
             clock: SimTime(env.clock.clone()),
             seen: seen.clone(),
@@ -91,14 +95,12 @@ async fn receive(State(ctx): State<Ctx>, RawQuery(query): RawQuery, body: Bytes)
     });
     if let Some(token) = token {
         ctx.seen.handshakes.fetch_add(1, Ordering::SeqCst);
-        let placeholders = ctx
-            .store
-            .subs
-            .lock()
-            .unwrap()
-            .keys()
-            .filter(|id| id.as_str().starts_with("pending-"))
-            .count();
+        let mut placeholders = 0;
+        for mailbox in &ctx.mailboxes {
+            let records = ctx.store.subscriptions_of(mailbox).await.unwrap();
+            placeholders +=
+                records.iter().filter(|r| r.id.as_str().starts_with("pending-")).count();
+        }
         if placeholders > 0 {
             ctx.seen.handshakes_with_placeholder.fetch_add(1, Ordering::SeqCst);
         }

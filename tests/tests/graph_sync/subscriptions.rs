@@ -38,12 +38,12 @@ fn subscriptions(env: &Env) -> Vec<SubscriptionInfo> {
     env.sim.subscriptions()
 }
 
-fn records(env: &Env) -> Vec<SubscriptionRecord> {
-    env.store.subs.lock().unwrap().values().cloned().collect()
+async fn records(env: &Env) -> Vec<SubscriptionRecord> {
+    env.subscription_records(ALICE).await
 }
 
-fn record_of(env: &Env, folder: Folder) -> SubscriptionRecord {
-    records(env).into_iter().find(|r| r.folder == folder).unwrap()
+async fn record_of(env: &Env, folder: Folder) -> SubscriptionRecord {
+    records(env).await.into_iter().find(|r| r.folder == folder).unwrap()
 }
 
 async fn ensure(env: &Env) -> Outcome {
@@ -65,20 +65,20 @@ async fn ensure_subscribes_each_folder_for_new_mail_with_both_urls_validated() {
         assert_eq!(sub.change_type, "created");
         assert_eq!(sub.notification_url, format!("{public}graph/notify"));
         assert_eq!(sub.lifecycle_url.as_deref(), Some(format!("{public}graph/lifecycle").as_str()));
-        let record = record_of(&env, folder);
+        let record = record_of(&env, folder).await;
         assert_eq!(record.id.as_str(), sub.id);
         assert_eq!(Some(record.client_state.expose()), sub.client_state.as_deref());
         assert!(record.client_state.expose().len() <= 128);
         assert_eq!(record.expires_at, sub.expiration);
     }
-    assert_eq!(records(&env).len(), 2, "no placeholder is left behind");
+    assert_eq!(records(&env).await.len(), 2, "no placeholder is left behind");
     assert_eq!(receiver.seen.handshakes.load(Ordering::SeqCst), 4, "two URLs per subscription");
     assert_eq!(
         receiver.seen.handshakes_with_placeholder.load(Ordering::SeqCst),
         4,
         "the record is stored before Graph can notify"
     );
-    let passes = env.take_passes();
+    let passes = env.take_passes().await;
     assert_eq!(passes.len(), 2, "a new subscription starts with a catch-up pass");
 
     assert_eq!(ensure(&env).await, Outcome::Done);
@@ -89,15 +89,18 @@ async fn ensure_subscribes_each_folder_for_new_mail_with_both_urls_validated() {
 async fn notifications_are_verified_by_client_state_and_queue_one_pass() {
     let (env, receiver) = env().await;
     assert_eq!(ensure(&env).await, Outcome::Done);
-    env.take_passes();
+    env.take_passes().await;
 
     env.sim.deliver(ALICE, NewMessage::new("ping"));
     eventually("a verified notification", || receiver.seen.verified.load(Ordering::SeqCst) >= 1)
         .await;
-    assert_eq!(env.take_passes(), vec![(mailbox(ALICE), Folder::Inbox, Trigger::Notification)]);
+    assert_eq!(
+        env.take_passes().await,
+        vec![(mailbox(ALICE), Folder::Inbox, Trigger::Notification)]
+    );
 
     let store = &*env.store;
-    let id = record_of(&env, Folder::Inbox).id;
+    let id = record_of(&env, Folder::Inbox).await.id;
     let forged = record_for_notification(store, &id, &Secret::new("guess")).await.unwrap();
     assert!(forged.is_none(), "a wrong clientState proves nothing");
 }
@@ -125,11 +128,11 @@ async fn a_notification_that_overtakes_the_create_answer_is_recognised() {
 async fn a_subscription_past_half_its_life_is_renewed() {
     let (env, _receiver) = env().await;
     assert_eq!(ensure(&env).await, Outcome::Done);
-    let first = record_of(&env, Folder::Inbox);
+    let first = record_of(&env, Folder::Inbox).await;
 
     env.clock.advance(Duration::from_secs(36 * 3600));
     assert_eq!(ensure(&env).await, Outcome::Done);
-    let renewed = record_of(&env, Folder::Inbox);
+    let renewed = record_of(&env, Folder::Inbox).await;
     assert_eq!(renewed.id, first.id);
     assert!(renewed.expires_at > first.expires_at + Duration::from_secs(30 * 3600));
     let remote = subscriptions(&env).into_iter().find(|s| s.id == first.id.as_str()).unwrap();
@@ -140,17 +143,20 @@ async fn a_subscription_past_half_its_life_is_renewed() {
 async fn a_subscription_graph_lost_is_recreated_and_caught_up() {
     let (env, _receiver) = env().await;
     assert_eq!(ensure(&env).await, Outcome::Done);
-    env.take_passes();
-    let lost = record_of(&env, Folder::SentItems);
+    env.take_passes().await;
+    let lost = record_of(&env, Folder::SentItems).await;
     let access = MailboxAccess::of(&env.config, &env.config.mailboxes[0]);
     env.graph.delete_subscription(&access, &lost.id).await.unwrap();
 
     assert_eq!(ensure(&env).await, Outcome::Done);
-    let successor = record_of(&env, Folder::SentItems);
+    let successor = record_of(&env, Folder::SentItems).await;
     assert_ne!(successor.id, lost.id);
-    assert_eq!(records(&env).len(), 2, "the lost record is gone");
+    assert_eq!(records(&env).await.len(), 2, "the lost record is gone");
     assert_eq!(subscriptions(&env).len(), 2);
-    assert_eq!(env.take_passes(), vec![(mailbox(ALICE), Folder::SentItems, Trigger::Lifecycle)]);
+    assert_eq!(
+        env.take_passes().await,
+        vec![(mailbox(ALICE), Folder::SentItems, Trigger::Lifecycle)]
+    );
 }
 
 #[tokio::test]
@@ -179,16 +185,16 @@ async fn a_failed_handshake_fails_with_the_endpoints_named_and_leaves_no_record(
     let Outcome::Failed { reason, retryable: false } = outcome else { panic!("{outcome:?}") };
     assert!(reason.contains("graph/notify"), "{reason}");
     assert!(reason.contains("validationToken"), "{reason}");
-    assert!(records(&env).is_empty(), "placeholders are removed");
+    assert!(records(&env).await.is_empty(), "placeholders are removed");
 }
 
 #[tokio::test]
 async fn lifecycle_events_reauthorize_recreate_and_catch_up() {
     let (env, receiver) = env().await;
     assert_eq!(ensure(&env).await, Outcome::Done);
-    env.take_passes();
+    env.take_passes().await;
     let deps = env.subscribe_deps();
-    let inbox = record_of(&env, Folder::Inbox);
+    let inbox = record_of(&env, Folder::Inbox).await;
 
     // reauthorizationRequired: reauthorized, so delivery does not pause after the grace.
     assert!(env.sim.lifecycle(inbox.id.as_str(), SimLifecycle::ReauthorizationRequired));
@@ -199,13 +205,13 @@ async fn lifecycle_events_reauthorize_recreate_and_catch_up() {
     let (id, event) = receiver.seen.lifecycle.lock().unwrap().remove(0);
     assert_eq!((id.clone(), event), (inbox.id.clone(), LifecycleEvent::ReauthorizationRequired));
     assert_eq!(on_lifecycle(&deps, &id, event).await, Outcome::Done);
-    assert_eq!(env.take_passes(), vec![(mailbox(ALICE), Folder::Inbox, Trigger::Lifecycle)]);
+    assert_eq!(env.take_passes().await, vec![(mailbox(ALICE), Folder::Inbox, Trigger::Lifecycle)]);
     env.clock.advance(Duration::from_secs(700));
     let verified = receiver.seen.verified.load(Ordering::SeqCst);
     env.sim.deliver(ALICE, NewMessage::new("after reauthorization"));
     eventually("delivery to go on", || receiver.seen.verified.load(Ordering::SeqCst) > verified)
         .await;
-    env.take_passes();
+    env.take_passes().await;
 
     // subscriptionRemoved: a successor, and a catch-up pass.
     assert!(env.sim.lifecycle(inbox.id.as_str(), SimLifecycle::SubscriptionRemoved));
@@ -213,10 +219,10 @@ async fn lifecycle_events_reauthorize_recreate_and_catch_up() {
     let (id, event) = receiver.seen.lifecycle.lock().unwrap().remove(0);
     assert_eq!(event, LifecycleEvent::SubscriptionRemoved);
     assert_eq!(on_lifecycle(&deps, &id, event).await, Outcome::Done);
-    let successor = record_of(&env, Folder::Inbox);
+    let successor = record_of(&env, Folder::Inbox).await;
     assert_ne!(successor.id, inbox.id);
     assert!(subscriptions(&env).iter().any(|s| s.id == successor.id.as_str()));
-    assert_eq!(env.take_passes(), vec![(mailbox(ALICE), Folder::Inbox, Trigger::Lifecycle)]);
+    assert_eq!(env.take_passes().await, vec![(mailbox(ALICE), Folder::Inbox, Trigger::Lifecycle)]);
     assert_eq!(
         on_lifecycle(&deps, &id, event).await,
         Outcome::Done,
@@ -226,5 +232,5 @@ async fn lifecycle_events_reauthorize_recreate_and_catch_up() {
 
     // missed: a catch-up pass.
     assert_eq!(on_lifecycle(&deps, &successor.id, LifecycleEvent::Missed).await, Outcome::Done);
-    assert_eq!(env.take_passes(), vec![(mailbox(ALICE), Folder::Inbox, Trigger::Lifecycle)]);
+    assert_eq!(env.take_passes().await, vec![(mailbox(ALICE), Folder::Inbox, Trigger::Lifecycle)]);
 }

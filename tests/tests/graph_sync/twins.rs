@@ -1,5 +1,5 @@
-//! In-memory twins of the ports (the SQLite ones live on another branch), a token service
-//! minting simulator tokens, and a limiter that measures what it hands out.
+//! A queue that keeps what it is given, a token service minting simulator tokens, and a
+//! limiter that measures what it hands out.
 
 use std::{
     collections::HashMap,
@@ -10,27 +10,23 @@ use std::{
     time::Duration,
 };
 
+use super::common::{APP, AUDIENCE, TENANT};
 use async_trait::async_trait;
 use exsync_shared::{
-    domain::{Folder, MailboxAddress, SubscriptionId},
+    domain::{Folder, MailboxAddress},
     jobs::{Envelope, Job, QueueName, Trigger},
     model::EmailRecord,
     ports::{
-        AccessToken, CredentialKey, CursorStore, DeltaCursor, JobQueue, LimitError, LimitKey,
-        LocalLimiter, PassStore, QueueError, RequestLimiter, RequestPermit, Resource, StatusStore,
-        StoreError, SubscriptionRecord, SubscriptionStore, TokenError, Tokens,
+        AccessToken, CredentialKey, JobQueue, LimitError, LimitKey, LocalLimiter, MAX_BODY_BYTES,
+        QueueError, RequestLimiter, RequestPermit, Resource, TokenError, Tokens,
     },
     secret::Secret,
-    status::{Health, MailboxStatus, StatusEvent},
 };
 use exsync_sim::{
     auth::{TokenSpec, mint},
     clock::SimClock,
     jwt::SigningKey,
 };
-use time::OffsetDateTime;
-
-use super::common::{APP, AUDIENCE, TENANT};
 
 /// Tokens minted as the Entra simulator would, for the app of the profile.
 #[derive(Debug)]
@@ -106,6 +102,11 @@ impl JobQueue for MemQueue {
         _: Duration,
     ) -> Result<(), QueueError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        // As both real twins do: a body over the limit refuses the whole batch.
+        if let Some(big) = jobs.iter().map(|j| j.to_body().len()).find(|n| *n > MAX_BODY_BYTES) {
+            let message = format!("a {big}-byte body is over the limit");
+            return Err(QueueError { queue: q.as_str(), message, retryable: false });
+        }
         self.jobs.lock().unwrap().entry(q).or_default().extend(jobs.iter().cloned());
         Ok(())
     }
@@ -138,139 +139,6 @@ impl MemQueue {
                 other => panic!("not a pass: {other:?}"),
             })
             .collect()
-    }
-}
-
-type Key = (MailboxAddress, Folder);
-
-/// Cursors, pass marks, statuses and subscriptions in memory.
-#[derive(Debug, Default)]
-pub struct MemStore {
-    pub cursors: Mutex<HashMap<Key, DeltaCursor>>,
-    pub marks: Mutex<HashMap<Key, OffsetDateTime>>,
-    pub events: Mutex<Vec<(MailboxAddress, StatusEvent)>>,
-    pub subs: Mutex<HashMap<SubscriptionId, SubscriptionRecord>>,
-}
-
-#[async_trait]
-impl CursorStore for MemStore {
-    async fn cursor(
-        &self,
-        m: &MailboxAddress,
-        f: Folder,
-    ) -> Result<Option<DeltaCursor>, StoreError> {
-        Ok(self.cursors.lock().unwrap().get(&(m.clone(), f)).cloned())
-    }
-    async fn put_cursor(
-        &self,
-        m: &MailboxAddress,
-        f: Folder,
-        c: &DeltaCursor,
-    ) -> Result<(), StoreError> {
-        self.cursors.lock().unwrap().insert((m.clone(), f), c.clone());
-        Ok(())
-    }
-    async fn clear_cursor(&self, m: &MailboxAddress, f: Folder) -> Result<(), StoreError> {
-        self.cursors.lock().unwrap().remove(&(m.clone(), f));
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl PassStore for MemStore {
-    async fn request_pass(
-        &self,
-        m: &MailboxAddress,
-        f: Folder,
-        now: OffsetDateTime,
-        stale_after: Duration,
-    ) -> Result<bool, StoreError> {
-        let mut marks = self.marks.lock().unwrap();
-        match marks.get(&(m.clone(), f)) {
-            Some(at) if now - *at < stale_after => Ok(false),
-            _ => {
-                marks.insert((m.clone(), f), now);
-                Ok(true)
-            }
-        }
-    }
-    async fn begin_pass(&self, m: &MailboxAddress, f: Folder) -> Result<(), StoreError> {
-        self.marks.lock().unwrap().remove(&(m.clone(), f));
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl StatusStore for MemStore {
-    async fn report(
-        &self,
-        m: &MailboxAddress,
-        e: StatusEvent,
-        _: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.events.lock().unwrap().push((m.clone(), e));
-        Ok(())
-    }
-    async fn status(&self, m: &MailboxAddress) -> Result<Option<MailboxStatus>, StoreError> {
-        Ok(self.statuses().await?.into_iter().find(|s| &s.mailbox == m))
-    }
-    async fn statuses(&self) -> Result<Vec<MailboxStatus>, StoreError> {
-        let events = self.events.lock().unwrap();
-        let mut out: Vec<MailboxStatus> = Vec::new();
-        for (m, e) in events.iter() {
-            let health = match e {
-                StatusEvent::PassSucceeded { .. } => Health::Healthy,
-                StatusEvent::CatchingUp { .. } => Health::CatchingUp,
-                StatusEvent::Throttled { until } => Health::Throttled { until: *until },
-                StatusEvent::Failed { reason, retryable } => {
-                    Health::Failing { reason: reason.clone(), retryable: *retryable }
-                }
-                StatusEvent::EmailWritten { .. } => continue,
-            };
-            out.retain(|s| &s.mailbox != m);
-            out.push(MailboxStatus {
-                mailbox: m.clone(),
-                health,
-                consecutive_failures: 0,
-                last_success: None,
-                emails_seen: 0,
-                emails_written: 0,
-                emails_duplicate: 0,
-                updated_at: OffsetDateTime::UNIX_EPOCH,
-            });
-        }
-        Ok(out)
-    }
-}
-
-#[async_trait]
-impl SubscriptionStore for MemStore {
-    async fn put_subscription(&self, r: &SubscriptionRecord) -> Result<(), StoreError> {
-        self.subs.lock().unwrap().insert(r.id.clone(), r.clone());
-        Ok(())
-    }
-    async fn subscription(
-        &self,
-        id: &SubscriptionId,
-    ) -> Result<Option<SubscriptionRecord>, StoreError> {
-        Ok(self.subs.lock().unwrap().get(id).cloned())
-    }
-    async fn subscriptions_of(
-        &self,
-        m: &MailboxAddress,
-    ) -> Result<Vec<SubscriptionRecord>, StoreError> {
-        Ok(self.subs.lock().unwrap().values().filter(|r| &r.mailbox == m).cloned().collect())
-    }
-    async fn delete_subscription(&self, id: &SubscriptionId) -> Result<(), StoreError> {
-        self.subs.lock().unwrap().remove(id);
-        Ok(())
-    }
-}
-
-impl MemStore {
-    pub fn events_of(&self, mailbox: &str) -> Vec<StatusEvent> {
-        let events = self.events.lock().unwrap();
-        events.iter().filter(|(m, _)| m.as_str() == mailbox).map(|(_, e)| e.clone()).collect()
     }
 }
 
