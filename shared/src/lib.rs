@@ -14,14 +14,17 @@
 //! - [`entra`]: access tokens from Entra ID: the token service and the cache callers use.
 //! - [`outcome`]: what a handler says happened to a job.
 //! - [`graph`]: Microsoft Graph for Exchange: the client, its errors, its JSON.
-//! - [`mapping`]: Graph's shapes to exsync's (a message to an `EmailRecord`).
-//! - [`handlers`]: one async function per job: the folder pass (`sync`), subscription upkeep
-//!   and lifecycle events (`subscribe`).
+//! - [`dataverse`]: the Dataverse Web API: client, queries, `$batch`, errors, party lookup.
+//! - [`mapping`]: Graph's shapes to exsync's (`message`), and as Dataverse stores them
+//!   (`email`).
+//! - [`handlers`]: the functions' work over ports: the folder pass (`sync`), subscription
+//!   upkeep and lifecycle events (`subscribe`), `write`.
 //! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
 //! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
 
 pub mod adapters;
 pub mod config;
+pub mod dataverse;
 pub mod domain;
 pub mod entra;
 pub mod graph;

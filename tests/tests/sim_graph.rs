@@ -13,6 +13,12 @@ mod delta;
 mod messages;
 #[path = "sim_graph/notifications.rs"]
 mod notifications;
+#[path = "sim_graph/pim.rs"]
+mod pim;
+#[path = "sim_graph/rich.rs"]
+mod rich;
+#[path = "sim_graph/sendmail.rs"]
+mod sendmail;
 #[path = "sim_graph/subscriptions.rs"]
 mod subscriptions;
 #[path = "sim_graph/throttling.rs"]

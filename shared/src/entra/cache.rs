@@ -18,10 +18,7 @@ use std::{
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::{
-    ports::{AccessToken, Clock, CredentialKey, Resource, TokenError, Tokens},
-    secret::Secret,
-};
+use crate::ports::{AccessToken, Clock, CredentialKey, Resource, TokenError, Tokens};
 
 /// How long a failure is answered from memory: enough to spare Entra a stampede of callers,
 /// short enough that a fixed secret works at once.
@@ -135,35 +132,15 @@ impl Tokens for CachingTokens {
         }
     }
 
-    async fn refresh(
-        &self,
-        key: &CredentialKey,
-        resource: Resource,
-        rejected: &Secret,
-    ) -> Result<AccessToken, TokenError> {
+    async fn rejected(&self, key: &CredentialKey, resource: Resource, token: &AccessToken) {
         let slot = self.slot(key, resource);
         let mut slot = slot.lock().await;
-        let now = self.clock.now();
-        // Another caller met the same 401 first and already replaced the token.
-        if let Some(cached) = slot.token.as_ref().filter(|c| c.token.token != *rejected)
-            && now < cached.refresh_at
-        {
-            return Ok(cached.token.clone());
+        // A caller reporting late must not throw away the fresh token another one already got.
+        if slot.token.as_ref().is_some_and(|c| c.token.token != token.token) {
+            return;
         }
         slot.token = None;
-        match self.inner.refresh(key, resource, rejected).await {
-            Ok(token) => {
-                let refresh_at = refresh_at(now, token.expires_at);
-                slot.token = Some(Cached { token: token.clone(), refresh_at });
-                slot.failure = None;
-                Ok(token)
-            }
-            Err(error) => {
-                let hold = error.retry_after.unwrap_or(self.error_hold);
-                slot.failure = Some((error.clone(), now + hold));
-                Err(error)
-            }
-        }
+        self.inner.rejected(key, resource, token).await;
     }
 }
 

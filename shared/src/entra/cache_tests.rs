@@ -148,15 +148,13 @@ async fn a_failed_refresh_keeps_serving_the_still_valid_token() {
 }
 
 #[tokio::test]
-async fn a_rejected_token_is_replaced_once_and_never_served_again() {
-    let (_clock, inner, cache) = setup(time::Duration::minutes(60));
-    assert_eq!(token(&cache).await.unwrap(), "tok-1");
-    let rejected = Secret::new("tok-1");
-    let fresh = cache.refresh(&key(), Resource::Graph, &rejected).await.unwrap();
-    assert_eq!(fresh.token.expose(), "tok-2");
+async fn a_rejected_token_is_fetched_anew_but_a_fresher_one_is_kept() {
+    let (_, inner, cache) = setup(time::Duration::minutes(60));
+    let first = cache.token(&key(), Resource::Graph).await.unwrap();
+    cache.rejected(&key(), Resource::Graph, &first).await;
     assert_eq!(token(&cache).await.unwrap(), "tok-2");
-    // A second caller that met the same 401 gets the replacement, without a new request.
-    let again = cache.refresh(&key(), Resource::Graph, &rejected).await.unwrap();
-    assert_eq!(again.token.expose(), "tok-2");
+    // Another caller reports the same old token late: the fresh one stays.
+    cache.rejected(&key(), Resource::Graph, &first).await;
+    assert_eq!(token(&cache).await.unwrap(), "tok-2");
     assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
 }

@@ -214,15 +214,8 @@ impl Tokens for TokenService {
         }
     }
 
-    /// Drops the app's credential first: azure_identity caches tokens inside it and would hand
-    /// back the rejected one.
-    async fn refresh(
-        &self,
-        key: &CredentialKey,
-        resource: Resource,
-        _rejected: &Secret,
-    ) -> Result<AccessToken, TokenError> {
+    async fn rejected(&self, key: &CredentialKey, _: Resource, _: &AccessToken) {
+        // azure_identity would answer from its own cache: a new credential starts empty.
         self.built.lock().expect("credential map lock").remove(key);
-        self.token(key, resource).await
     }
 }

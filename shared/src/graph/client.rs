@@ -146,26 +146,26 @@ impl GraphClient {
         let token_error = |e| fail(ErrorKind::Token(Box::new(e)));
         let credential = &access.credential;
         let mut token =
-            inner.tokens.token(credential, Resource::Graph).await.map_err(token_error)?.token;
+            inner.tokens.token(credential, Resource::Graph).await.map_err(token_error)?;
         let mut refreshed = false;
         let mut attempt = 1;
         loop {
-            let outcome = self.attempt(&call, &token).await;
+            let outcome = self.attempt(&call, &token.token).await;
             let wait = match outcome {
                 Ok(answer) if answer.status.is_success() => return Ok(answer),
                 Ok(answer) if answer.status == StatusCode::UNAUTHORIZED && !refreshed => {
                     // Refresh once (reference graph.md 10.2), then let a second 401 stand.
                     refreshed = true;
+                    inner.tokens.rejected(credential, Resource::Graph, &token).await;
                     token = inner
                         .tokens
-                        .refresh(credential, Resource::Graph, &token)
+                        .token(credential, Resource::Graph)
                         .await
-                        .map_err(token_error)?
-                        .token;
+                        .map_err(token_error)?;
                     continue;
                 }
                 Ok(answer) => {
-                    let api = self.api_error(&call, &answer, &token);
+                    let api = self.api_error(&call, &answer, &token.token);
                     let retryable = match answer.status.as_u16() {
                         // The service refused the request before doing it.
                         429 | 503 => true,

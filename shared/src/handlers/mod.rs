@@ -1,7 +1,13 @@
-//! The handlers: plain async functions over ports, one per kind of job, run the same way by
-//! the Lambda functions and the local runner. Each returns an [`crate::outcome::Outcome`].
+//! Handlers: plain async functions over ports, one per kind of job, the same on Lambda and in
+//! one process. Each returns an [`crate::outcome::Outcome`].
+//!
+//! - [`sync`]: the folder pass, Graph delta to write jobs.
+//! - [`subscribe`]: subscription upkeep and lifecycle events.
+//! - [`passes`]: asking for a folder pass, coalesced.
+//! - [`write`]: emails into Dataverse, exactly once.
 
 mod failure;
 pub mod passes;
 pub mod subscribe;
 pub mod sync;
+pub mod write;

@@ -99,16 +99,10 @@ pub trait Tokens: Send + Sync + fmt::Debug {
         resource: Resource,
     ) -> Result<AccessToken, TokenError>;
 
-    /// A token to replace `rejected`, which `resource` refused (HTTP 401) although it had not
-    /// expired. An implementation that caches must not hand out `rejected` again; one that
-    /// does not cache has nothing to skip, which is the default.
-    async fn refresh(
-        &self,
-        key: &CredentialKey,
-        resource: Resource,
-        rejected: &Secret,
-    ) -> Result<AccessToken, TokenError> {
-        let _ = rejected;
-        self.token(key, resource).await
+    /// Tells the source that `resource` refused `token` (HTTP 401), so the next
+    /// [`Tokens::token`] must not hand it out again. Callers then ask once more and retry once
+    /// (reference B3). A source that caches nothing has nothing to forget, hence the default.
+    async fn rejected(&self, key: &CredentialKey, resource: Resource, token: &AccessToken) {
+        let _ = (key, resource, token);
     }
 }

@@ -229,6 +229,12 @@ pub(crate) async fn run(
         return Err(GraphError::method_not_allowed());
     }
     pipeline::apply_fault(sim, req).await?;
+    let json = req
+        .header("content-type")
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/json"));
+    if !json {
+        return Err(invalid("The batch request needs Content-Type: application/json."));
+    }
     let body: Value =
         serde_json::from_slice(&req.body).map_err(|_| invalid("Invalid batch payload format."))?;
     let mut pending = parse(&body)?;

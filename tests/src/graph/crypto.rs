@@ -29,7 +29,8 @@ pub(crate) fn parse_certificate(
 ) -> Result<EncryptionCert, GraphError> {
     let invalid = || {
         GraphError::invalid_request(
-            "The encryptionCertificate is not a valid base64-encoded X.509 certificate with an RSA public key of 2048 to 4096 bits.",
+            "The encryptionCertificate is not a valid base64-encoded X.509 certificate with an \
+             RSA public key of 2048 to 4096 bits.",
         )
     };
     let der = STANDARD.decode(b64.trim()).map_err(|_| invalid())?;

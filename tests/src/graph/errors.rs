@@ -5,7 +5,24 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::dates;
+use super::{dates, ids::IdError};
+
+impl From<IdError> for GraphError {
+    fn from(e: IdError) -> Self {
+        match e {
+            IdError::Malformed => Self::id_malformed(),
+            IdError::NotFound => Self::item_not_found(),
+            // Exchange's answer for an id of another mailbox, with 404
+            // (MicrosoftDocs/BusinessApplicationPlatform-Connectors-public#80 for the body;
+            // OfficeDev/office-js#3093 for the status).
+            IdError::OtherMailbox => Self::new(
+                StatusCode::NOT_FOUND,
+                "ErrorInvalidMailboxItemId",
+                "Item Id doesn't belong to the current mailbox.",
+            ),
+        }
+    }
+}
 
 /// One failed request, rendered by [`GraphError::body`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +94,16 @@ impl GraphError {
             StatusCode::NOT_FOUND,
             "ErrorInvalidUser",
             format!("The requested user '{user}' is invalid."),
+        )
+    }
+
+    /// 404 for a user without an Exchange Online mailbox (reference 10.2; the status is
+    /// UNCONFIRMED there, sometimes 401/403).
+    pub fn mailbox_not_enabled() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "MailboxNotEnabledForRESTAPI",
+            "REST API is not yet supported for this mailbox.",
         )
     }
 

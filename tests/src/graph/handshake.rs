@@ -11,7 +11,8 @@ use super::{errors::GraphError, request::encode_component};
 /// UNCONFIRMED).
 pub(crate) fn failed() -> GraphError {
     GraphError::invalid_request(
-        "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.",
+        "Subscription validation request failed. Notification endpoint must respond with \
+         200 OK to validation request.",
     )
 }
 

@@ -35,8 +35,10 @@ pub(crate) enum ItemRef {
 pub(crate) enum IdError {
     /// Not an id of ours at all (400 `ErrorInvalidIdMalformed`).
     Malformed,
-    /// Well formed, but of another mailbox or no longer valid (404 `ErrorItemNotFound`).
+    /// Well formed, but no longer valid (404 `ErrorItemNotFound`).
     NotFound,
+    /// Well formed, but of another mailbox (404 `ErrorInvalidMailboxItemId`).
+    OtherMailbox,
 }
 
 const ATTACHMENT_KIND: u8 = 0xa7;
@@ -107,7 +109,7 @@ fn decode(id: &str) -> Result<Vec<u8>, IdError> {
 }
 
 fn same_mailbox(tag: &[u8; 16], bytes: &[u8]) -> Result<(), IdError> {
-    if &bytes[4..20] == tag { Ok(()) } else { Err(IdError::NotFound) }
+    if &bytes[4..20] == tag { Ok(()) } else { Err(IdError::OtherMailbox) }
 }
 
 /// A fresh `conversationId` (`AAQkA…`).
@@ -163,7 +165,7 @@ mod tests {
     #[test]
     fn foreign_and_garbage_ids_are_told_apart() {
         let other = regular(&[8; 16], 42, 3);
-        assert_eq!(parse_item(&TAG, &other), Err(IdError::NotFound));
+        assert_eq!(parse_item(&TAG, &other), Err(IdError::OtherMailbox));
         assert_eq!(parse_item(&TAG, "not-an-id"), Err(IdError::Malformed));
         assert_eq!(parse_folder(&TAG, &regular(&TAG, 1, 1)), Err(IdError::Malformed));
     }

@@ -208,7 +208,8 @@ pub(crate) fn send(
         if !seen.insert(address.clone()) {
             continue;
         }
-        let Some(target) = state.mailbox_by_address(&address).map(|m| m.id.clone()) else {
+        let target = state.mailbox_by_address(&address).filter(|m| m.enabled);
+        let Some(target) = target.map(|m| m.id.clone()) else {
             continue;
         };
         let (_, change) = store(state, &target, "inbox", &new, &imid, now, false);

@@ -8,36 +8,19 @@ use serde_json::{Value, json};
 use super::{
     delta::{self, Options, PageSettings, Scope},
     errors::GraphError,
-    ids::{self, IdError, ItemRef},
+    folders::mail_folder,
+    ids::{self, ItemRef},
     odata,
     pipeline::Ctx,
     render::{self, FULL_READ_PROPS, MESSAGE_PROPS, View},
     request::{ApiResponse, ResponseBody, encode_component},
-    store::{FolderKind, Item, Mailbox},
+    store::{Item, Mailbox},
 };
-
-/// Maps an id error to Graph's answer.
-pub(crate) fn id_error(e: IdError) -> GraphError {
-    match e {
-        IdError::Malformed => GraphError::id_malformed(),
-        IdError::NotFound => GraphError::item_not_found(),
-    }
-}
 
 /// The item `id` of mailbox `mb` if it is a message.
 fn message<'a>(mb: &'a Mailbox, id: &str) -> Result<&'a Item, GraphError> {
-    let item = mb.resolve(id).map_err(id_error)?;
+    let item = mb.resolve(id).map_err(GraphError::from)?;
     item.message().map(|_| item).ok_or_else(GraphError::item_not_found)
-}
-
-/// A mail folder by well-known name or id.
-pub(crate) fn mail_folder(mb: &Mailbox, reference: &str) -> Result<u32, GraphError> {
-    let folder = mb.folder_by_ref(reference).map_err(id_error)?;
-    if folder.kind == FolderKind::Mail {
-        Ok(folder.index)
-    } else {
-        Err(GraphError::item_not_found())
-    }
 }
 
 /// `$select` of a message request; an app with only `Mail.ReadBasic` may not select bodies
@@ -87,30 +70,25 @@ fn with_preferences(ctx: &Ctx, mut resp: ApiResponse, page: Option<usize>) -> Ap
     resp
 }
 
-/// `GET /users/{u}`: the directory user behind the mailbox.
-pub(crate) fn get_user(ctx: &Ctx, mailbox_id: &str) -> Result<ApiResponse, GraphError> {
-    let state = ctx.sim.state.lock().expect("state lock");
-    let mb = state.mailbox(mailbox_id);
-    let (given, surname) = mb.display_name.split_once(' ').unwrap_or((&mb.display_name, ""));
-    Ok(ApiResponse::ok(json!({
-        "@odata.context": format!("{}/v1.0/$metadata#users/$entity", ctx.base),
-        "businessPhones": [],
-        "displayName": mb.display_name,
-        "givenName": given,
-        "jobTitle": null,
-        "mail": mb.address,
-        "mobilePhone": null,
-        "officeLocation": null,
-        "preferredLanguage": "en-US",
-        "surname": surname,
-        "userPrincipalName": mb.address,
-        "id": mb.id,
-    })))
-}
-
-/// `GET /users/{u}/messages/{id}`.
+/// `GET /users/{u}/messages/{id}`, with `$select` and `$expand=attachments`.
 pub(crate) fn get(ctx: &Ctx, mailbox_id: &str, id: &str) -> Result<ApiResponse, GraphError> {
     let select = message_select(ctx)?;
+    let mut expand_attachments = false;
+    for (k, v) in &ctx.req.query {
+        match k.to_ascii_lowercase().as_str() {
+            "$select" => {}
+            "$expand" if v.eq_ignore_ascii_case("attachments") => expand_attachments = true,
+            other if other.starts_with('$') => {
+                return Err(GraphError::bad_request(format!(
+                    "Query option '{k}={v}' is not supported by this simulator."
+                )));
+            }
+            _ => {}
+        }
+    }
+    if expand_attachments && ctx.basic_only() {
+        return Err(GraphError::access_denied());
+    }
     let state = ctx.sim.state.lock().expect("state lock");
     let mb = state.mailbox(mailbox_id);
     let item = message(mb, id)?;
@@ -120,6 +98,11 @@ pub(crate) fn get(ctx: &Ctx, mailbox_id: &str, id: &str) -> Result<ApiResponse, 
         format!("{}/v1.0/$metadata#users('{}')/messages/$entity", ctx.base, mb.id).into(),
     );
     body.extend(render_message(ctx, mb, item, &view(ctx, select.as_deref())));
+    if expand_attachments {
+        let m = item.message().expect("a message");
+        let attachments = m.attachments.iter().map(|a| render::attachment(mb, item.key, a));
+        body.insert("attachments".into(), Value::Array(attachments.collect()));
+    }
     Ok(with_preferences(ctx, ApiResponse::ok(Value::Object(body)), None))
 }
 
@@ -214,9 +197,12 @@ pub(crate) fn attachments(
     let item = message(mb, id)?;
     let m = item.message().expect("a message");
     let value: Vec<Value> =
-        m.attachments.iter().map(|a| render::attachment(mb, item.key, a, true)).collect();
+        m.attachments.iter().map(|a| render::attachment(mb, item.key, a)).collect();
     Ok(ApiResponse::ok(json!({
-        "@odata.context": format!("{}/v1.0/$metadata#users('{}')/messages('{}')/attachments", ctx.base, mb.id, id),
+        "@odata.context": format!(
+            "{}/v1.0/$metadata#users('{}')/messages('{}')/attachments",
+            ctx.base, mb.id, id
+        ),
         "value": value,
     })))
 }
@@ -233,7 +219,7 @@ pub(crate) fn attachment(
     let mb = state.mailbox(mailbox_id);
     let item = message(mb, id)?;
     let ItemRef::Attachment { key, index } =
-        ids::parse_item(&mb.tag, attachment_id).map_err(id_error)?
+        ids::parse_item(&mb.tag, attachment_id).map_err(GraphError::from)?
     else {
         return Err(GraphError::id_malformed());
     };
@@ -252,42 +238,12 @@ pub(crate) fn attachment(
             },
         });
     }
-    let mut body = render::attachment(mb, item.key, a, true);
+    let mut body = render::attachment(mb, item.key, a);
     body["@odata.context"] = format!(
         "{}/v1.0/$metadata#users('{}')/messages('{}')/attachments/$entity",
         ctx.base, mb.id, id
     )
     .into();
-    Ok(ApiResponse::ok(body))
-}
-
-/// `GET /users/{u}/mailFolders`: the folders below the root.
-pub(crate) fn folders(ctx: &Ctx, mailbox_id: &str) -> Result<ApiResponse, GraphError> {
-    let state = ctx.sim.state.lock().expect("state lock");
-    let mb = state.mailbox(mailbox_id);
-    let value: Vec<Value> = mb
-        .folders
-        .iter()
-        .filter(|f| f.kind == FolderKind::Mail && f.index != 0)
-        .map(|f| render::mail_folder(mb, f.index))
-        .collect();
-    Ok(ApiResponse::ok(json!({
-        "@odata.context": format!("{}/v1.0/$metadata#users('{}')/mailFolders", ctx.base, mb.id),
-        "value": value,
-    })))
-}
-
-/// `GET /users/{u}/mailFolders/{f}`.
-pub(crate) fn folder(
-    ctx: &Ctx,
-    mailbox_id: &str,
-    reference: &str,
-) -> Result<ApiResponse, GraphError> {
-    let state = ctx.sim.state.lock().expect("state lock");
-    let mb = state.mailbox(mailbox_id);
-    let mut body = render::mail_folder(mb, mail_folder(mb, reference)?);
-    body["@odata.context"] =
-        format!("{}/v1.0/$metadata#users('{}')/mailFolders/$entity", ctx.base, mb.id).into();
     Ok(ApiResponse::ok(body))
 }
 
@@ -305,7 +261,8 @@ fn message_delta_options(ctx: &Ctx) -> Result<Options, GraphError> {
                 let f = odata::parse_filter(v)?;
                 if !f.is_delta_form() {
                     return Err(GraphError::bad_request(
-                        "The only supported $filter for message delta is receivedDateTime ge|gt {value}.",
+                        "The only supported $filter for message delta is \
+                         receivedDateTime ge|gt {value}.",
                     ));
                 }
                 options.filter = Some(f);

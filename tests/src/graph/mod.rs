@@ -7,21 +7,24 @@
 //!
 //! # Layout
 //!
-//! - `mod.rs` (this file): [`GraphSim`] and the HTTP entry; `handle.rs`: its control API.
+//! - `mod.rs` (this file): [`GraphSim`] and the HTTP entry; `handle.rs`, `control.rs`: its
+//!   control API (seeding; then delta state, lifecycle, faults, inspection).
 //! - `config`: wiring and limits; `model`: what tests seed; `store`, `state`: mailboxes and
 //!   the change feed; `ids`, `dates`, `errors`, `request`, `render`, `odata`: wire formats.
 //! - `pipeline`, `routes`, `throttle`: what every request goes through.
-//! - `messages`, `sendmail`, `mailflow`, `pim`, `delta`: the mailbox API.
+//! - `folders`, `messages`, `sendmail`, `mailflow`, `pim`, `delta`: the mailbox API.
 //! - `subscription`, `subscriptions`, `handshake`, `changes`, `notify`, `crypto`: webhooks.
 //! - `batch`: `$batch`.
 
 mod batch;
 mod changes;
 mod config;
+mod control;
 mod crypto;
 mod dates;
 mod delta;
 mod errors;
+mod folders;
 mod handle;
 mod handshake;
 mod ids;
@@ -54,8 +57,8 @@ use axum::{
 use bytes::Bytes;
 
 pub use config::{DeliveryLimits, GRAPH_APP_ID, GraphConfig, GraphLimits};
+pub use control::{MessageView, SubscriptionInfo};
 pub use crypto::NOTIFICATION_PUBLISHER_APP_ID;
-pub use handle::{MessageView, SubscriptionInfo};
 pub use model::{
     LifecycleEvent, MessageIds, MessageUpdate, NewAttachment, NewContact, NewEvent, NewMessage,
     NewTask, Recipient,
@@ -232,7 +235,8 @@ async fn entry(
             r = r.with_header(
                 "www-authenticate",
                 &format!(
-                    "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"{GRAPH_APP_ID}\""
+                    "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/\
+                     oauth2/authorize\", client_id=\"{GRAPH_APP_ID}\""
                 ),
             );
         }

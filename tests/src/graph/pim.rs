@@ -6,7 +6,7 @@ use super::{
     dates,
     delta::{self, Options, Scope},
     errors::GraphError,
-    messages::{id_error, serve_delta},
+    messages::serve_delta,
     odata,
     pipeline::Ctx,
     render::{self, CONTACT_PROPS},
@@ -92,7 +92,7 @@ pub(crate) fn item(
 ) -> Result<ApiResponse, GraphError> {
     let state = ctx.sim.state.lock().expect("state lock");
     let mb = state.mailbox(mailbox_id);
-    let item = mb.resolve(id).map_err(id_error)?;
+    let item = mb.resolve(id).map_err(GraphError::from)?;
     let (mut body, set) = match (kind, &item.data) {
         (Kind::Event, ItemData::Event(_)) => {
             (render::event(mb, item, ctx.prefer.immutable_ids), "events")
@@ -118,7 +118,8 @@ fn window(ctx: &Ctx) -> Result<(time::OffsetDateTime, time::OffsetDateTime), Gra
         _ => Err(GraphError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "ErrorInvalidParameter",
-            "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.",
+            "This request requires a time window specified by the query string parameters \
+             StartDateTime and EndDateTime.",
         )),
     }
 }
@@ -165,7 +166,7 @@ fn without_token(ctx: &Ctx) -> Vec<(String, String)> {
 
 fn contact_folder(mb: &Mailbox, folder: Option<&str>) -> Result<u32, GraphError> {
     let Some(reference) = folder else { return Ok(mb.well_known("contacts").index) };
-    let f = mb.folder_by_ref(reference).map_err(id_error)?;
+    let f = mb.folder_by_ref(reference).map_err(GraphError::from)?;
     if f.kind == FolderKind::Contacts { Ok(f.index) } else { Err(GraphError::item_not_found()) }
 }
 
@@ -215,7 +216,7 @@ pub(crate) fn contacts_delta(
 }
 
 fn task_list(mb: &Mailbox, list: &str) -> Result<u32, GraphError> {
-    let f = mb.folder_by_ref(list).map_err(id_error)?;
+    let f = mb.folder_by_ref(list).map_err(GraphError::from)?;
     if f.kind == FolderKind::TaskList { Ok(f.index) } else { Err(GraphError::item_not_found()) }
 }
 
@@ -266,7 +267,7 @@ pub(crate) fn task(
     let state = ctx.sim.state.lock().expect("state lock");
     let mb = state.mailbox(mailbox_id);
     let folder = task_list(mb, list)?;
-    let item = mb.resolve(id).map_err(id_error)?;
+    let item = mb.resolve(id).map_err(GraphError::from)?;
     if item.folder != folder || !matches!(item.data, ItemData::Task(_)) {
         return Err(GraphError::item_not_found());
     }

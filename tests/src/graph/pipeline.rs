@@ -11,7 +11,7 @@ use super::{
     Inner,
     batch::Arrival,
     errors::GraphError,
-    messages, pim,
+    folders, messages, pim,
     request::{ApiRequest, ApiResponse, Prefer},
     routes::{self, Route, UserOp},
     sendmail, subscriptions,
@@ -76,7 +76,10 @@ pub(crate) async fn run_in_wave(
     match route {
         Route::User { user, op } => {
             let mailbox_id = admit_user(&ctx, &user, &op)?;
-            let _permit = sim.throttle.admit(&token.app_id, &mailbox_id)?;
+            let _permit = match op.throttled() {
+                true => Some(sim.throttle.admit(&token.app_id, &mailbox_id)?),
+                false => None,
+            };
             if let Some(arrival) = arrival {
                 arrival.arrive_and_wait().await;
             }
@@ -96,7 +99,10 @@ pub(crate) async fn run_in_wave(
 /// Resolves the mailbox and checks the caller may use it for `op`.
 fn admit_user(ctx: &Ctx, user: &str, op: &UserOp) -> Result<String, GraphError> {
     let state = ctx.sim.state.lock().expect("state lock");
-    let mailbox_id = state.find_user(&ctx.token.tenant_id, user)?;
+    let mailbox_id = match op {
+        UserOp::GetUser => state.find_user(&ctx.token.tenant_id, user)?,
+        _ => state.find_mailbox(&ctx.token.tenant_id, user)?,
+    };
     if !ctx.has_any(op.roles()) {
         return Err(GraphError::access_denied());
     }
@@ -134,15 +140,15 @@ pub(crate) async fn apply_fault(sim: &Inner, req: &ApiRequest) -> Result<(), Gra
 
 fn user_op(ctx: &Ctx, mailbox_id: &str, op: UserOp) -> Result<ApiResponse, GraphError> {
     match op {
-        UserOp::GetUser => messages::get_user(ctx, mailbox_id),
+        UserOp::GetUser => folders::get_user(ctx, mailbox_id),
         UserOp::ListMessages { folder } => messages::list(ctx, mailbox_id, folder.as_deref()),
         UserOp::GetMessage { id } => messages::get(ctx, mailbox_id, &id),
         UserOp::ListAttachments { id } => messages::attachments(ctx, mailbox_id, &id),
         UserOp::GetAttachment { id, attachment, raw } => {
             messages::attachment(ctx, mailbox_id, &id, &attachment, raw)
         }
-        UserOp::ListMailFolders => messages::folders(ctx, mailbox_id),
-        UserOp::GetMailFolder { folder } => messages::folder(ctx, mailbox_id, &folder),
+        UserOp::ListMailFolders => folders::folders(ctx, mailbox_id),
+        UserOp::GetMailFolder { folder } => folders::folder(ctx, mailbox_id, &folder),
         UserOp::MessagesDelta { folder } => messages::delta(ctx, mailbox_id, &folder),
         UserOp::SendMail => sendmail::send_mail(ctx, mailbox_id),
         UserOp::ListEvents => pim::events(ctx, mailbox_id),

@@ -70,7 +70,10 @@ impl ApiRequest {
     /// The JSON body, or 400 as Graph answers an unreadable body.
     pub fn json_body(&self) -> Result<Value, GraphError> {
         serde_json::from_slice(&self.body).map_err(|_| {
-            GraphError::bad_request("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+            GraphError::bad_request(
+                "Unable to read JSON request payload. Please ensure Content-Type header is set \
+                 and payload is of valid JSON format.",
+            )
         })
     }
 }
@@ -109,7 +112,8 @@ impl ApiResponse {
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(
-                "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8",
+                "application/json;odata.metadata=minimal;odata.streaming=true;\
+                 IEEE754Compatible=false;charset=utf-8",
             ),
         );
         Self { status, headers, body: ResponseBody::Json(body) }

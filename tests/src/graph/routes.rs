@@ -80,6 +80,11 @@ impl UserOp {
         !matches!(self, Self::GetUser) && !self.is_tasks()
     }
 
+    /// Whether Outlook's per-mailbox limits apply (all but directory reads).
+    pub fn throttled(&self) -> bool {
+        !matches!(self, Self::GetUser)
+    }
+
     fn is_tasks(&self) -> bool {
         matches!(
             self,

@@ -96,7 +96,8 @@ fn from_json(body: &Value) -> Result<(NewMessage, bool), GraphError> {
                     StatusCode::BAD_REQUEST,
                     "RequestBodyRead",
                     format!(
-                        "The parameter '{other}' in the request payload is not a valid parameter for the operation 'sendMail'."
+                        "The parameter '{other}' in the request payload is not a valid parameter \
+                         for the operation 'sendMail'."
                     ),
                 ));
             }
@@ -167,10 +168,12 @@ fn recipients(v: Option<&Value>) -> Result<Vec<Recipient>, GraphError> {
     list.iter()
         .map(|r| {
             let email = r.get("emailAddress").and_then(Value::as_object);
-            let address = email.and_then(|e| e.get("address")).and_then(Value::as_str).unwrap_or_default();
+            let address =
+                email.and_then(|e| e.get("address")).and_then(Value::as_str).unwrap_or_default();
             if !address.contains('@') {
                 return Err(invalid_recipients(&format!(
-                    "At least one recipient is not valid., Recipient '{address}' is not resolved. All recipients must be resolved before a message can be submitted."
+                    "At least one recipient is not valid., Recipient '{address}' is not resolved. \
+                     All recipients must be resolved before a message can be submitted."
                 )));
             }
             let name = email.and_then(|e| e.get("name")).and_then(Value::as_str).unwrap_or(address);

@@ -52,6 +52,12 @@ impl State {
             .ok_or_else(|| GraphError::invalid_user(reference))
     }
 
+    /// The user id of the mailbox `reference` in `tenant`, if the user has a mailbox.
+    pub fn find_mailbox(&self, tenant: &str, reference: &str) -> Result<String, GraphError> {
+        let id = self.find_user(tenant, reference)?;
+        if self.mailbox(&id).enabled { Ok(id) } else { Err(GraphError::mailbox_not_enabled()) }
+    }
+
     /// The mailbox with this SMTP address, in any tenant (mail routing).
     pub fn mailbox_by_address(&self, address: &str) -> Option<&Mailbox> {
         self.mailboxes.values().find(|m| m.address.eq_ignore_ascii_case(address))

@@ -162,6 +162,9 @@ pub(crate) struct Mailbox {
     /// `userPrincipalName` and primary SMTP address.
     pub address: String,
     pub display_name: String,
+    /// The user has an Exchange Online mailbox (unlicensed users and users not yet
+    /// provisioned do not).
+    pub enabled: bool,
     pub folders: Vec<Folder>,
     pub items: BTreeMap<u64, Item>,
     pub next_key: u64,
@@ -194,6 +197,7 @@ impl Mailbox {
             tenant: tenant.to_string(),
             address: address.to_string(),
             display_name: display_name.to_string(),
+            enabled: true,
             folders,
             items: BTreeMap::new(),
             next_key: 1,

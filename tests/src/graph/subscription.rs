@@ -163,7 +163,8 @@ pub(crate) fn resource_options(
                     odata::parse_select(v, render::MESSAGE_PROPS, "microsoft.graph.message")?;
                 if rich && props.iter().any(|p| p == "body" || p == "uniqueBody") {
                     return Err(GraphError::invalid_request(
-                        "$select=Body,UniqueBody is not supported for notifications with resource data.",
+                        "$select=Body,UniqueBody is not supported for notifications with resource \
+                         data.",
                     ));
                 }
                 select = Some(props);
@@ -194,7 +195,7 @@ impl Subscription {
             "lifecycleNotificationUrl": self.lifecycle_url,
             "expirationDateTime": dates::subscription(self.expiration),
             "creatorId": self.creator_id,
-            "includeResourceData": if self.include_resource_data { json!(true) } else { Value::Null },
+            "includeResourceData": self.include_resource_data.then_some(true),
             "latestSupportedTlsVersion": self.latest_tls,
             "encryptionCertificate": self.encryption.as_ref().map(|e| e.certificate_b64.clone()),
             "encryptionCertificateId": self.encryption.as_ref().and_then(|e| e.id.clone()),

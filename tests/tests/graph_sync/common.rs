@@ -122,7 +122,7 @@ impl Env {
             roles: Mutex::new(vec!["Mail.Read".into()]),
             bad_audiences: Mutex::default(),
             issued: AtomicUsize::new(0),
-            refreshed: AtomicUsize::new(0),
+            rejections: AtomicUsize::new(0),
             fail_with: Mutex::default(),
         });
         let limiter = Arc::new(CountingLimiter::default());

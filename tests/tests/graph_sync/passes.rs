@@ -246,7 +246,7 @@ async fn a_rejected_token_is_refreshed_once_and_the_pass_goes_on() {
     deliver_many(&env, ALICE, 1, "x");
     env.tokens.bad_audiences.lock().unwrap().push("https://wrong.example".into());
     assert_eq!(pass(&env, ALICE, Folder::Inbox).await, Outcome::Done);
-    assert_eq!(env.tokens.refreshed.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(env.tokens.rejections.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(env.queue.drain_writes().len(), 1);
 }
 
@@ -259,7 +259,7 @@ async fn a_token_rejected_twice_parks_the_mailbox() {
     let Outcome::Parked { reason } = outcome else { panic!("{outcome:?}") };
     assert!(reason.contains("InvalidAuthenticationToken"), "{reason}");
     assert!(reason.contains("rejected a freshly issued token"), "{reason}");
-    assert_eq!(env.tokens.refreshed.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(env.tokens.rejections.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

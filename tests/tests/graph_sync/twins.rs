@@ -37,7 +37,7 @@ pub struct SimTokens {
     /// Audiences of the next tokens, used before `AUDIENCE` (to provoke 401s).
     pub bad_audiences: Mutex<Vec<String>>,
     pub issued: AtomicUsize,
-    pub refreshed: AtomicUsize,
+    pub rejections: AtomicUsize,
     /// What the token service answers instead of a token.
     pub fail_with: Mutex<Option<TokenError>>,
 }
@@ -75,14 +75,8 @@ impl Tokens for SimTokens {
         }
     }
 
-    async fn refresh(
-        &self,
-        _: &CredentialKey,
-        _: Resource,
-        _: &Secret,
-    ) -> Result<AccessToken, TokenError> {
-        self.refreshed.fetch_add(1, Ordering::SeqCst);
-        Ok(self.mint())
+    async fn rejected(&self, _: &CredentialKey, _: Resource, _: &AccessToken) {
+        self.rejections.fetch_add(1, Ordering::SeqCst);
     }
 }
 

@@ -143,3 +143,29 @@ async fn responses_carry_request_ids_and_echo_the_client_request_id() {
     // Reading the directory user needs a directory role.
     assert_error(&env.get(&format!("/users/{ALICE}"), &token).await, 403, "ErrorAccessDenied");
 }
+
+#[tokio::test]
+async fn a_user_without_a_mailbox_answers_mailbox_not_enabled_for_rest_api() {
+    let env = Env::start().await;
+    let dave = "dave@contoso.example";
+    let id = env.sim.add_user_without_mailbox(TENANT, dave, "Dave Unlicensed");
+    let token = env.token(READER);
+    let resp = env.get(&format!("/users/{dave}/mailFolders/inbox/messages/delta"), &token).await;
+    assert_error(&resp, 404, "MailboxNotEnabledForRESTAPI");
+    let receiver = Receiver::start(&env.ca, Handshake::Echo).await;
+    let body = json!({
+        "changeType": "created",
+        "notificationUrl": receiver.url("/n"),
+        "resource": format!("users/{id}/messages"),
+        "expirationDateTime": expiry(&env, 60),
+    });
+    assert_error(
+        &env.post("/subscriptions", &token, &body).await,
+        404,
+        "MailboxNotEnabledForRESTAPI",
+    );
+    // The directory user exists.
+    let (status, _, user) =
+        env.get(&format!("/users/{dave}"), &env.token(&["User.Read.All"])).await;
+    assert_eq!((status.as_u16(), user["id"].as_str()), (200, Some(id.as_str())));
+}

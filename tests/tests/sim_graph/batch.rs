@@ -6,6 +6,22 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
+/// A GET of ALICE's messages, after `after` if given.
+fn list(id: &str, after: Option<&str>) -> Value {
+    let mut r = json!({"id": id, "method": "GET", "url": format!("/users/{ALICE}/messages")});
+    if let Some(a) = after {
+        r["dependsOn"] = json!([a]);
+    }
+    r
+}
+
+/// `n` GETs, each after the previous one.
+fn chain(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| list(&i.to_string(), i.checked_sub(1).map(|p| p.to_string()).as_deref()))
+        .collect()
+}
+
 fn by_id<'a>(body: &'a Value, id: &str) -> &'a Value {
     body["responses"]
         .as_array()
@@ -84,7 +100,7 @@ async fn malformed_batches_are_refused_with_400() {
     let resp = env.post("/$batch", &token, &json!({"requests": too_many})).await;
     assert_error(&resp, 400, "BadRequest");
     assert_eq!(resp.2["error"]["message"], "Number of requests inside batch exceeds the limit.");
-    let twenty: Vec<Value> = (0..20).map(|i| json!({"id": i.to_string(), "method": "GET", "url": format!("/users/{ALICE}/messages"), "dependsOn": if i == 0 { json!([]) } else { json!([(i - 1).to_string()]) }})).collect();
+    let twenty = chain(20);
     assert_eq!(
         env.post("/$batch", &token, &json!({"requests": twenty})).await.0,
         200,
@@ -107,6 +123,12 @@ async fn malformed_batches_are_refused_with_400() {
         resp.2["error"]["message"],
         "Write request id : 1 does not contain Content-Type header or body."
     );
+    let text = env
+        .client
+        .post(env.url("/$batch"))
+        .header("content-type", "text/plain")
+        .body(json!({"requests": [get("1")]}).to_string());
+    assert_error(&env.send(text, &token).await, 400, "BadRequest");
     // A bad token fails the whole batch.
     let resp = env.post("/$batch", "not-a-token", &json!({"requests": [get("1")]})).await;
     assert_error(&resp, 401, "InvalidAuthenticationToken");
@@ -116,8 +138,7 @@ async fn malformed_batches_are_refused_with_400() {
 async fn parallel_sub_requests_count_as_concurrent_and_are_throttled_individually() {
     let env = Env::start().await;
     let token = env.token(READER);
-    let gets: Vec<Value> =
-        (0..6).map(|i| json!({"id": i.to_string(), "method": "GET", "url": format!("/users/{ALICE}/messages")})).collect();
+    let gets: Vec<Value> = (0..6).map(|i| list(&i.to_string(), None)).collect();
     let (_, _, resp) = env.post("/$batch", &token, &json!({"requests": gets})).await;
     let statuses: Vec<u64> = resp["responses"]
         .as_array()
@@ -133,10 +154,7 @@ async fn parallel_sub_requests_count_as_concurrent_and_are_throttled_individuall
     // The refused ones leave at once: at most five were in flight together.
     assert_eq!(env.sim.request_stats(APP, ALICE).peak_concurrency, 5);
     // A sequential chain stays within the limit.
-    let chain: Vec<Value> = (0..6)
-        .map(|i| json!({"id": i.to_string(), "method": "GET", "url": format!("/users/{ALICE}/messages"), "dependsOn": if i == 0 { json!([]) } else { json!([(i - 1).to_string()]) }}))
-        .collect();
-    let (_, _, resp) = env.post("/$batch", &token, &json!({"requests": chain})).await;
+    let (_, _, resp) = env.post("/$batch", &token, &json!({"requests": chain(6)})).await;
     assert!(resp["responses"].as_array().unwrap().iter().all(|r| r["status"] == 200), "{resp}");
 }
 
@@ -145,10 +163,7 @@ async fn rate_limited_sub_requests_carry_retry_after_in_their_headers() {
     let limits = GraphLimits { requests_per_window: 2, ..Default::default() };
     let env = Env::with_limits(limits).await;
     let token = env.token(READER);
-    let chain: Vec<Value> = (0..3)
-        .map(|i| json!({"id": i.to_string(), "method": "GET", "url": format!("/users/{ALICE}/messages"), "dependsOn": if i == 0 { json!([]) } else { json!([(i - 1).to_string()]) }}))
-        .collect();
-    let (_, _, resp) = env.post("/$batch", &token, &json!({"requests": chain})).await;
+    let (_, _, resp) = env.post("/$batch", &token, &json!({"requests": chain(3)})).await;
     let third = by_id(&resp, "2");
     assert_eq!(third["status"], 429);
     assert_eq!(third["body"]["error"]["code"], "TooManyRequests");

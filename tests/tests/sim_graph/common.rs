@@ -2,7 +2,7 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -40,6 +40,12 @@ pub const CAROL: &str = "carol@fabrikam.example";
 pub const READER: &[&str] =
     &["Mail.Read", "Mail.Send", "Calendars.Read", "Contacts.Read", "Tasks.Read.All"];
 
+/// One Entra signing key for every test (RSA generation is slow).
+fn signing_key() -> Arc<SigningKey> {
+    static KEY: OnceLock<Arc<SigningKey>> = OnceLock::new();
+    KEY.get_or_init(|| Arc::new(SigningKey::generate())).clone()
+}
+
 /// A running simulator with two tenants: ALICE and BOB in TENANT, CAROL in OTHER_TENANT.
 pub struct Env {
     pub ca: TestCa,
@@ -57,7 +63,7 @@ impl Env {
 
     pub async fn with_limits(limits: GraphLimits) -> Self {
         let ca = TestCa::generate();
-        let key = Arc::new(SigningKey::generate());
+        let key = signing_key();
         let keys = KeyRing::default();
         keys.publish(key.jwk());
         let clock = SimClock::default();
@@ -307,4 +313,32 @@ pub fn inbox_subscription(env: &Env, url: &str, minutes: i64) -> Value {
 pub fn expiry(env: &Env, minutes: i64) -> String {
     let t = env.clock.now() + time::Duration::minutes(minutes);
     t.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// Creates a subscription with APP's reader token; returns its id.
+pub async fn subscribe(env: &Env, body: &Value) -> String {
+    let (status, _, sub) = env.post("/subscriptions", &env.token(READER), body).await;
+    assert_eq!(status, 201, "{sub}");
+    sub["id"].as_str().unwrap().to_string()
+}
+
+/// The ids in a delta page.
+pub fn ids(page: &Value) -> Vec<String> {
+    page["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The ids of `@removed` entries in a delta page.
+pub fn removed(page: &Value) -> Vec<String> {
+    page["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["@removed"]["reason"] == "deleted")
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
 }

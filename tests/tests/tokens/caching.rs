@@ -65,7 +65,8 @@ async fn a_token_the_resource_rejected_is_replaced_by_a_new_request_to_entra() {
     let cached = world.cached();
     let key = profile("fabrikam");
     let first = cached.token(&key, Resource::Graph).await.unwrap();
-    let fresh = cached.refresh(&key, Resource::Graph, &first.token).await.unwrap();
+    cached.rejected(&key, Resource::Graph, &first).await;
+    let fresh = cached.token(&key, Resource::Graph).await.unwrap();
     assert_ne!(fresh.token, first.token, "azure_identity's own cache is bypassed too");
     assert_eq!(world.requests(), 2);
     assert_eq!(cached.token(&key, Resource::Graph).await.unwrap().token, fresh.token);

@@ -5,7 +5,7 @@
 //! faults tests inject (drop, duplicate, reorder, delay).
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -14,6 +14,10 @@ use rand::{Rng, seq::SliceRandom};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
+
+mod health;
+
+use health::Verdict;
 
 use super::{config::DeliveryLimits, crypto};
 use crate::{clock::SimClock, jwt::SigningKey};
@@ -71,14 +75,6 @@ pub struct NotificationStats {
 }
 
 #[derive(Debug)]
-struct Health {
-    window_start: OffsetDateTime,
-    sent: u64,
-    slow: u64,
-    missed_reported: HashSet<String>,
-}
-
-#[derive(Debug)]
 struct Inner {
     client: reqwest::Client,
     clock: SimClock,
@@ -87,7 +83,7 @@ struct Inner {
     queues: Mutex<HashMap<String, mpsc::UnboundedSender<Outgoing>>>,
     faults: Mutex<NotificationFaults>,
     stats: Mutex<NotificationStats>,
-    health: Mutex<HashMap<String, Health>>,
+    health: Mutex<HashMap<String, health::Health>>,
 }
 
 /// The delivery engine.
@@ -96,14 +92,8 @@ pub(crate) struct Notifier {
     inner: Arc<Inner>,
 }
 
-enum Verdict {
-    Send,
-    Delay,
-    Drop,
-}
-
 /// Waits until simulated time reaches `due` (so advancing the clock releases the wait).
-async fn wait_until(clock: &SimClock, due: OffsetDateTime) {
+pub(super) async fn wait_until(clock: &SimClock, due: OffsetDateTime) {
     while clock.now() < due {
         let left = (due - clock.now()).unsigned_abs().min(Duration::from_millis(20));
         tokio::time::sleep(left).await;
@@ -145,6 +135,7 @@ impl Notifier {
         *self.inner.faults.lock().expect("faults lock") = faults;
     }
 
+    /// What happened to notifications so far.
     pub fn stats(&self) -> NotificationStats {
         *self.inner.stats.lock().expect("stats lock")
     }
@@ -281,69 +272,5 @@ impl Notifier {
             }
         });
         ok
-    }
-
-    fn record(&self, url: &str, n: u64, slow: bool) {
-        let mut health = self.inner.health.lock().expect("health lock");
-        let h = self.health_entry(&mut health, url);
-        h.sent += n;
-        if slow {
-            h.slow += n;
-        }
-    }
-
-    fn health_entry<'a>(&self, map: &'a mut HashMap<String, Health>, url: &str) -> &'a mut Health {
-        let now = self.inner.clock.now();
-        let window = time::Duration::try_from(self.inner.limits.slow_window).expect("fits");
-        let h = map.entry(url.to_string()).or_insert_with(|| Health {
-            window_start: now,
-            sent: 0,
-            slow: 0,
-            missed_reported: HashSet::new(),
-        });
-        // Counters are flushed every window (reference 3.2).
-        if now - h.window_start >= window {
-            *h = Health { window_start: now, sent: 0, slow: 0, missed_reported: HashSet::new() };
-        }
-        h
-    }
-
-    fn verdict(&self, url: &str) -> Verdict {
-        let limits = &self.inner.limits;
-        let mut health = self.inner.health.lock().expect("health lock");
-        let h = self.health_entry(&mut health, url);
-        if h.sent < limits.slow_min_notifications || h.sent == 0 {
-            return Verdict::Send;
-        }
-        let ratio = h.slow as f64 / h.sent as f64;
-        if ratio >= limits.slow_drop_ratio {
-            Verdict::Drop
-        } else if ratio >= limits.slow_delay_ratio {
-            Verdict::Delay
-        } else {
-            Verdict::Send
-        }
-    }
-
-    /// Sends `missed` once per subscription and counter window for dropped notifications.
-    fn report_missed(&self, url: &str, dropped: &[Outgoing]) {
-        let mut lifecycle = Vec::new();
-        {
-            let mut health = self.inner.health.lock().expect("health lock");
-            let h = self.health_entry(&mut health, url);
-            for item in dropped {
-                let Some((lifecycle_url, payload)) = &item.missed else { continue };
-                let sub = payload["subscriptionId"].as_str().unwrap_or_default().to_string();
-                if h.missed_reported.insert(sub) {
-                    lifecycle.push(Outgoing {
-                        url: lifecycle_url.clone(),
-                        item: payload.clone(),
-                        token_for: None,
-                        missed: None,
-                    });
-                }
-            }
-        }
-        self.enqueue(lifecycle);
     }
 }

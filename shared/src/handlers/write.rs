@@ -1,0 +1,330 @@
+//! The `write` handler: emails into Dataverse, each exactly once (DESIGN invariant 3).
+//!
+//! For a batch of jobs (up to 10 SQS messages on Lambda, a batch of the embedded queue):
+//! 1. every email gets its deterministic `activityid`; jobs for the same message (several
+//!    mailboxes, a redelivery, a notification plus a sweep) are written once;
+//! 2. the dedupe store, a cache, answers the ones already written without a request;
+//! 3. one `$batch` of reads finds the ones Dataverse already has by `messageid` (written by
+//!    an earlier attempt, or by server-side sync), the emails replies answer, and the parties;
+//! 4. one `$batch` writes the rest, one atomic create-and-close changeset each; "duplicate"
+//!    means an earlier attempt already did it.
+//!
+//! Steady state (parties cached): two HTTP requests per batch of jobs, however many emails it
+//! carries; in Dataverse's own count (every part of a `$batch` counts, A7) that is a create
+//! and a close per email plus one `messageid` query per 50 emails.
+
+mod create;
+mod lookup;
+
+use std::{collections::HashMap, sync::Arc};
+
+use tracing::{info, instrument, warn};
+
+use crate::{
+    dataverse::{DataverseClient, DataverseError, ErrorClass, parties::PartyResolver},
+    domain::{MailboxAddress, RecordId},
+    mapping::email::{EmailActivity, Parent, activity_id, email_activity},
+    model::EmailRecord,
+    outcome::Outcome,
+    ports::{Clock, DedupeStore, StatusStore},
+    status::StatusEvent,
+};
+
+use create::Written;
+
+/// What the `write` handler needs.
+#[derive(Debug, Clone)]
+pub struct WriteDeps {
+    /// The Dataverse environment.
+    pub dataverse: Arc<DataverseClient>,
+    /// Address resolution, with its cache (share one per process).
+    pub parties: Arc<PartyResolver>,
+    /// Message-ID to activity: saves the requests for emails already written.
+    pub dedupe: Arc<dyn DedupeStore>,
+    /// Mailbox status counters.
+    pub status: Arc<dyn StatusStore>,
+    /// Time, for the status records.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One email to write, and the jobs that asked for it.
+#[derive(Debug)]
+struct Unique<'a> {
+    activity_id: RecordId,
+    email: &'a EmailRecord,
+    jobs: Vec<usize>,
+    fate: Option<Result<Written, DataverseError>>,
+    /// The dedupe store already knew it.
+    known: bool,
+}
+
+/// Writes each job's email to Dataverse; one outcome per job, in order.
+#[instrument(skip_all, fields(jobs = jobs.len()))]
+pub async fn write_emails(
+    deps: &WriteDeps,
+    jobs: Vec<(MailboxAddress, EmailRecord)>,
+) -> Vec<Outcome> {
+    let mut uniques: Vec<Unique> = Vec::new();
+    let mut by_id: HashMap<RecordId, usize> = HashMap::new();
+    for (index, (mailbox, email)) in jobs.iter().enumerate() {
+        let id = activity_id(mailbox, email);
+        let at = *by_id.entry(id).or_insert_with(|| {
+            uniques.push(Unique {
+                activity_id: id,
+                email,
+                jobs: Vec::new(),
+                fate: None,
+                known: false,
+            });
+            uniques.len() - 1
+        });
+        uniques[at].jobs.push(index);
+    }
+
+    for unique in &mut uniques {
+        let Some(message_id) = &unique.email.internet_message_id else { continue };
+        match deps.dedupe.activity_of(message_id).await {
+            Ok(Some(existing)) => {
+                unique.fate = Some(Ok(Written::Exists(existing)));
+                unique.known = true;
+            }
+            Ok(None) => {}
+            Err(error) => warn!(%message_id, %error, "dedupe store unreadable: asking Dataverse"),
+        }
+    }
+
+    let pending: Vec<usize> = (0..uniques.len()).filter(|&u| uniques[u].fate.is_none()).collect();
+    if !pending.is_empty() {
+        let emails: Vec<&EmailRecord> = pending.iter().map(|&u| uniques[u].email).collect();
+        match lookup::look_up(&deps.dataverse, &deps.parties, &emails).await {
+            Ok(found) => write_pending(deps, &mut uniques, &pending, &found).await,
+            Err(error) => {
+                for &u in &pending {
+                    uniques[u].fate = Some(Err(error.clone()));
+                }
+            }
+        }
+    }
+
+    let mut outcomes = vec![Outcome::Done; jobs.len()];
+    for unique in &uniques {
+        let fate = unique.fate.clone().expect("every email has a fate by now");
+        if let (Ok(written), Some(message_id), false) =
+            (&fate, &unique.email.internet_message_id, unique.known)
+        {
+            let activity = match written {
+                Written::Created => unique.activity_id,
+                Written::Exists(id) => *id,
+            };
+            if let Err(error) = deps.dedupe.record_activity(message_id, activity).await {
+                warn!(%message_id, %error, "dedupe store not updated (Dataverse has the email)");
+            }
+        }
+        for (nth, &job) in unique.jobs.iter().enumerate() {
+            let (mailbox, email) = &jobs[job];
+            outcomes[job] = match &fate {
+                Ok(written) => {
+                    let created = nth == 0 && *written == Written::Created;
+                    report(deps, mailbox, StatusEvent::EmailWritten { created }).await;
+                    info!(%mailbox, activity = %unique.activity_id, created, "email written");
+                    Outcome::Done
+                }
+                Err(error) => failure(mailbox, email, error),
+            };
+        }
+    }
+    outcomes
+}
+
+/// Maps and writes the emails Dataverse does not have yet.
+async fn write_pending(
+    deps: &WriteDeps,
+    uniques: &mut [Unique<'_>],
+    pending: &[usize],
+    found: &lookup::Found,
+) {
+    let mut to_write = Vec::new();
+    for &u in pending {
+        match uniques[u].email.internet_message_id.as_ref().and_then(|id| found.email(id.as_str()))
+        {
+            Some(existing) => uniques[u].fate = Some(Ok(Written::Exists(existing.activity_id))),
+            None => to_write.push(u),
+        }
+    }
+    // A reply whose parent is written in this same batch goes after it (and links to it).
+    let in_batch: HashMap<String, usize> = to_write
+        .iter()
+        .filter_map(|&u| {
+            Some((uniques[u].email.internet_message_id.as_ref()?.as_str().to_lowercase(), u))
+        })
+        .collect();
+    let parent_in_batch = |u: usize| {
+        let reply_to = uniques[u].email.in_reply_to.as_ref()?.as_str().to_lowercase();
+        in_batch.get(&reply_to).copied().filter(|&p| p != u)
+    };
+    let depths: HashMap<usize, usize> = to_write
+        .iter()
+        .map(|&start| {
+            let (mut u, mut depth) = (start, 0);
+            while let Some(parent) = parent_in_batch(u).filter(|_| depth < to_write.len()) {
+                (u, depth) = (parent, depth + 1);
+            }
+            (start, depth)
+        })
+        .collect();
+    to_write.sort_by_key(|u| depths[u]);
+
+    let mut activities: Vec<EmailActivity> = Vec::with_capacity(to_write.len());
+    let mut mapped: HashMap<usize, usize> = HashMap::new();
+    for &u in &to_write {
+        let email = uniques[u].email;
+        let parent = match parent_in_batch(u).and_then(|p| mapped.get(&p)) {
+            Some(&at) => Some(Parent {
+                activity_id: activities[at].activity_id,
+                regarding: activities[at].regarding.clone(),
+            }),
+            None => email
+                .in_reply_to
+                .as_ref()
+                .and_then(|id| found.email(id.as_str()))
+                .map(|e| Parent { activity_id: e.activity_id, regarding: e.regarding.clone() }),
+        };
+        mapped.insert(u, activities.len());
+        activities.push(email_activity(
+            email,
+            uniques[u].activity_id,
+            &found.parties,
+            parent.as_ref(),
+        ));
+    }
+    let results = create::write(&deps.dataverse, &activities).await;
+    for (&u, result) in to_write.iter().zip(results) {
+        if let Err(error) = &result
+            && error.class() == ErrorClass::NotFound
+        {
+            // A party bound from the cache may have been deleted since: resolve afresh.
+            deps.parties.forget(addresses(uniques[u].email));
+        }
+        uniques[u].fate = Some(result);
+    }
+}
+
+/// Every address an email names.
+fn addresses(email: &EmailRecord) -> impl Iterator<Item = &str> {
+    email
+        .from
+        .iter()
+        .chain(&email.to)
+        .chain(&email.cc)
+        .chain(&email.bcc)
+        .map(|a| a.address.as_str())
+}
+
+/// The outcome of a job whose email could not be written, with the reason an admin reads.
+fn failure(mailbox: &MailboxAddress, email: &EmailRecord, error: &DataverseError) -> Outcome {
+    let which = match &email.internet_message_id {
+        Some(id) => format!("email {id} of mailbox {mailbox}"),
+        None => format!("email (Graph id {}) of mailbox {mailbox}", email.graph_id),
+    };
+    let outcome = match error.class() {
+        ErrorClass::Throttled { retry_after } => Outcome::Throttled {
+            after: retry_after,
+            reason: format!("Dataverse service protection while writing {which}: {error}"),
+        },
+        ErrorClass::Invalid => {
+            let field = error.api().and_then(|api| api.field());
+            let field = field.map(|f| format!(" (field {f})")).unwrap_or_default();
+            Outcome::poison(format!("Dataverse refused {which}{field}: {error}"))
+        }
+        // Retried with backoff and dead-lettered at the attempt limit, so an email blocked on
+        // an administrator (401/403) is never lost.
+        ErrorClass::Auth | ErrorClass::Transient | ErrorClass::NotFound | ErrorClass::Duplicate => {
+            Outcome::retry(format!("writing {which} failed: {error}"))
+        }
+    };
+    warn!(%mailbox, ?outcome, "email not written");
+    outcome
+}
+
+async fn report(deps: &WriteDeps, mailbox: &MailboxAddress, event: StatusEvent) {
+    if let Err(error) = deps.status.report(mailbox, event, deps.clock.now()).await {
+        warn!(%mailbox, %error, "mailbox status not updated");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::{
+        dataverse::ApiError,
+        domain::{Folder, GraphItemId, InternetMessageId},
+        model::Importance,
+    };
+
+    fn email() -> EmailRecord {
+        EmailRecord {
+            graph_id: GraphItemId::parse("AAMk1").unwrap(),
+            folder: Folder::Inbox,
+            internet_message_id: Some(InternetMessageId::parse("<m@x>").unwrap()),
+            subject: String::new(),
+            body_html: String::new(),
+            body_omitted: false,
+            from: None,
+            to: vec![],
+            cc: vec![],
+            bcc: vec![],
+            received_at: OffsetDateTime::UNIX_EPOCH,
+            sent_at: None,
+            in_reply_to: None,
+            conversation_id: None,
+            conversation_index: None,
+            importance: Importance::Normal,
+            has_attachments: false,
+        }
+    }
+
+    fn api(status: u16, body: &str) -> DataverseError {
+        let retry_after = Some(std::time::Duration::from_secs(3));
+        DataverseError::Api {
+            operation: "create email".into(),
+            api: ApiError::parse(status, retry_after, body),
+        }
+    }
+
+    #[test]
+    fn a_refused_email_is_poison_and_its_reason_names_the_field() {
+        let mailbox = MailboxAddress::parse("alice@corp.example").unwrap();
+        let refused = api(
+            400,
+            r#"{"error":{"code":"0x80044331","message":"A validation error occurred.  The length of the 'subject' attribute of the 'email' entity exceeded the maximum allowed length of '800'."}}"#,
+        );
+        let Outcome::Failed { reason, retryable: false } = failure(&mailbox, &email(), &refused)
+        else {
+            panic!("not poison");
+        };
+        assert!(
+            reason.starts_with(
+                "Dataverse refused email <m@x> of mailbox alice@corp.example (field subject): "
+            ),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn throttling_waits_and_outages_and_missing_privileges_are_retried() {
+        let mailbox = MailboxAddress::parse("alice@corp.example").unwrap();
+        let throttled =
+            failure(&mailbox, &email(), &api(429, r#"{"error":{"code":"0x80072326"}}"#));
+        assert!(matches!(throttled, Outcome::Throttled { after, .. } if after.as_secs() == 3));
+        let outage = failure(&mailbox, &email(), &api(503, ""));
+        assert!(matches!(outage, Outcome::Failed { retryable: true, .. }));
+        let Outcome::Failed { reason, retryable: true } =
+            failure(&mailbox, &email(), &api(403, "{}"))
+        else {
+            panic!("an email blocked on a privilege is kept for retry");
+        };
+        assert!(reason.contains("security role"), "{reason}");
+    }
+}
