@@ -99,3 +99,23 @@ async fn a_stored_link_outside_graph_url_is_not_followed_and_the_folder_starts_o
     let Some(DeltaCursor::Delta(link)) = env.cursor(ALICE, Folder::Inbox).await else { panic!() };
     assert!(link.starts_with(env.config.cloud.graph_url.as_str()), "{link}");
 }
+
+#[tokio::test]
+async fn a_user_without_an_exchange_mailbox_is_parked_with_what_to_do() {
+    let unlicensed = "intern@contoso.example";
+    let options = Options {
+        mailboxes: vec![ALICE, unlicensed],
+        without_mailbox: vec![unlicensed],
+        ..Options::default()
+    };
+    let env = Env::with(options).await;
+    let outcome =
+        sync_folder(&env.sync_deps(), &mailbox(unlicensed), Folder::Inbox, Trigger::Sweep).await;
+    let Outcome::Parked { reason } = outcome else { panic!("{outcome:?}") };
+    assert!(reason.contains("MailboxNotEnabledForRESTAPI"), "{reason}");
+    assert!(reason.contains("has no Exchange Online mailbox"), "{reason}");
+    assert_eq!(
+        sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep).await,
+        Outcome::Done
+    );
+}

@@ -57,6 +57,8 @@ pub struct Options {
     pub public_url: Option<String>,
     pub subscription_lifetime: &'static str,
     pub incoming: bool,
+    /// Configured mailboxes whose users have no Exchange Online mailbox.
+    pub without_mailbox: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -68,6 +70,7 @@ impl Default for Options {
             public_url: None,
             subscription_lifetime: "4230m",
             incoming: true,
+            without_mailbox: Vec::new(),
         }
     }
 }
@@ -113,7 +116,10 @@ impl Env {
         });
         let server = sim.start(Some(ca.server_config())).await.unwrap();
         for address in &options.mailboxes {
-            sim.add_mailbox(TENANT, address, address);
+            match options.without_mailbox.contains(address) {
+                true => sim.add_user_without_mailbox(TENANT, address, address),
+                false => sim.add_mailbox(TENANT, address, address),
+            };
         }
         let config = Arc::new(config(&server, &options));
         let tokens = Arc::new(SimTokens {
