@@ -8,13 +8,17 @@
 //! - [`model`]: an email as it travels from Graph to Dataverse.
 //! - [`jobs`]: the versioned queue messages between the functions.
 //! - [`status`]: a mailbox's health as an admin sees it.
-//! - [`ports`]: the capabilities handlers use (queue, store, tokens, secrets, clock).
+//! - [`ports`]: the capabilities handlers use (queue, store, tokens, secrets, clock, request
+//!   limits).
 //! - [`http`]: the one HTTP client (rustls, timeouts, `[cloud] ca_file`).
 //! - [`entra`]: access tokens from Entra ID: the token service and the cache callers use.
 //! - [`outcome`]: what a handler says happened to a job.
+//! - [`graph`]: Microsoft Graph for Exchange: the client, its errors, its JSON.
 //! - [`dataverse`]: the Dataverse Web API: client, queries, `$batch`, errors, party lookup.
-//! - [`mapping`]: what Exchange says, as Dataverse stores it (`email`).
-//! - [`handlers`]: the functions' work over ports (`write`).
+//! - [`mapping`]: Graph's shapes to exsync's (`message`), and as Dataverse stores them
+//!   (`email`).
+//! - [`handlers`]: the functions' work over ports: the folder pass (`sync`), subscription
+//!   upkeep and lifecycle events (`subscribe`), `write`.
 //! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
 //! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
 
@@ -23,6 +27,7 @@ pub mod config;
 pub mod dataverse;
 pub mod domain;
 pub mod entra;
+pub mod graph;
 pub mod handlers;
 pub mod http;
 pub mod jobs;

@@ -41,6 +41,10 @@ pub struct EmailRecord {
     pub subject: String,
     /// The body as HTML (a text body is escaped into HTML).
     pub body_html: String,
+    /// The body did not fit in a queue message and was left out (`body_html` is empty):
+    /// `write` reads it from Graph by `graph_id` (`GraphClient::message`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_omitted: bool,
     /// The sender (`from`).
     pub from: Option<EmailAddress>,
     /// To recipients.

@@ -63,6 +63,12 @@ pub enum StatusEvent {
         /// Messages handed to `write`.
         emails: u64,
     },
+    /// A folder pass handed `emails` messages to `write` and left the rest of a long backlog to
+    /// a follow-up job (health: catching up).
+    CatchingUp {
+        /// Messages handed to `write` so far.
+        emails: u64,
+    },
     /// An email of this mailbox was written (`created`) or was already there (`!created`).
     EmailWritten {
         /// Whether this copy created the activity.
@@ -115,6 +121,14 @@ impl MailboxStatus {
                     self.health = Health::Healthy;
                 }
             }
+            // Pages were read and handed on: progress, though the pass is not over.
+            StatusEvent::CatchingUp { emails } => {
+                self.emails_seen = self.emails_seen.saturating_add(emails);
+                self.consecutive_failures = 0;
+                if !disabled {
+                    self.health = Health::CatchingUp;
+                }
+            }
             StatusEvent::EmailWritten { created: true } => {
                 self.emails_written = self.emails_written.saturating_add(1);
             }
@@ -163,6 +177,19 @@ mod tests {
         status.apply(StatusEvent::EmailWritten { created: false }, t0);
         assert_eq!(status.updated_at, t0 + time::Duration::SECOND);
         assert_eq!(status.emails_duplicate, 1);
+    }
+
+    #[test]
+    fn a_pass_that_leaves_a_backlog_shows_catching_up_until_one_finishes() {
+        let t0 = datetime!(2026-11-23 10:00 UTC);
+        let mailbox = MailboxAddress::parse("alice@fabrikam.example").unwrap();
+        let mut status = MailboxStatus::new(mailbox, t0);
+        status.apply(StatusEvent::Failed { reason: "Graph 503".into(), retryable: true }, t0);
+        status.apply(StatusEvent::CatchingUp { emails: 1000 }, t0);
+        assert_eq!((status.health.clone(), status.consecutive_failures), (Health::CatchingUp, 0));
+        assert_eq!(status.last_success, None);
+        status.apply(StatusEvent::PassSucceeded { emails: 20 }, t0);
+        assert_eq!((status.health, status.emails_seen), (Health::Healthy, 1020));
     }
 
     #[test]

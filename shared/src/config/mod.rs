@@ -133,7 +133,17 @@ pub struct Runtime {
     pub poll_interval: Duration,
     /// Serve the listener over TLS with this certificate chain and key (PEM files).
     pub tls: Option<ListenerTls>,
+    /// How long a Graph subscription is asked to live (capped at the resource's maximum).
+    pub subscription_lifetime: Duration,
 }
+
+/// The Outlook message subscription lifetime every documented version allows: 4,230 minutes
+/// (reference graph.md 1.3). The default, and the fallback when Graph refuses a longer one.
+pub const SAFE_SUBSCRIPTION_LIFETIME: Duration = Duration::from_secs(4_230 * 60);
+
+/// The longest lifetime newer docs report for Outlook messages, 10,080 minutes (reference
+/// graph.md 1.3, UNCONFIRMED there); longer is refused at load.
+pub const MAX_SUBSCRIPTION_LIFETIME: Duration = Duration::from_secs(10_080 * 60);
 
 /// TLS for the webhook listener.
 #[derive(Debug, Clone, PartialEq, Eq)]

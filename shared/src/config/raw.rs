@@ -7,8 +7,8 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use url::Url;
 
 use super::{
-    Cloud, Config, Credential, DataverseTarget, ListenerTls, Mailbox, MailboxCredential, Profile,
-    Runtime, StateLocation,
+    Cloud, Config, Credential, DataverseTarget, ListenerTls, MAX_SUBSCRIPTION_LIFETIME, Mailbox,
+    MailboxCredential, Profile, Runtime, StateLocation,
 };
 use crate::{
     domain::{ClientId, MailboxAddress, ProfileName, TenantId},
@@ -82,6 +82,7 @@ struct RawRuntime {
     poll_interval: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    subscription_lifetime: Option<String>,
 }
 
 /// Server-side sync accepts 1..=300 for MaxConcurrentConnections (reference A9).
@@ -240,7 +241,20 @@ fn runtime(r: RawRuntime, base: &Path) -> Result<Runtime, Fail> {
             return Err(("runtime.tls_cert".into(), "tls_key is set: set tls_cert too".into()));
         }
     };
-    Ok(Runtime { state, listen, public_url, poll_interval, tls })
+    let lifetime = r.subscription_lifetime.as_deref().unwrap_or("4230m");
+    let subscription_lifetime = humantime::parse_duration(lifetime)
+        .ok()
+        .filter(|d| (Duration::from_secs(3600)..=MAX_SUBSCRIPTION_LIFETIME).contains(d))
+        .ok_or_else(|| {
+            (
+                "runtime.subscription_lifetime".to_string(),
+                format!(
+                    "{lifetime:?}: use a duration from 1h to 10080m (Graph's maximum for mail); \
+                     4230m works with every Graph version"
+                ),
+            )
+        })?;
+    Ok(Runtime { state, listen, public_url, poll_interval, tls, subscription_lifetime })
 }
 
 fn id<T>(key: &str, parsed: Result<T, crate::domain::InvalidId>) -> Result<T, Fail> {

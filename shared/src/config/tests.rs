@@ -65,6 +65,7 @@ fn the_documented_shape_parses_with_defaults_and_relative_paths() {
     );
     assert_eq!(c.runtime.state, StateLocation::Sqlite("/etc/exsync/exsync.db".into()));
     assert_eq!(c.runtime.poll_interval, Duration::from_secs(60));
+    assert_eq!(c.runtime.subscription_lifetime, SAFE_SUBSCRIPTION_LIFETIME);
     // The mailbox's own date overrides the profile's; without one the profile's applies.
     assert_eq!(c.sync_from(&c.mailboxes[0]).unwrap().month(), time::Month::June);
     assert_eq!(c.sync_from(&c.mailboxes[1]), None);
@@ -155,4 +156,12 @@ fn load_reports_the_file_and_resolves_against_its_folder() {
     assert_eq!(c.runtime.state, StateLocation::Sqlite(dir.path().join("exsync.db")));
     let err = Config::load(&dir.path().join("missing.toml")).unwrap_err().to_string();
     assert!(err.starts_with("cannot read the configuration"), "{err}");
+}
+
+#[test]
+fn a_subscription_lifetime_beyond_graphs_maximum_is_refused() {
+    let text = GOOD.replace("poll_interval = \"60s\"", "subscription_lifetime = \"7d\"");
+    assert_eq!(parse(&text).unwrap().runtime.subscription_lifetime, MAX_SUBSCRIPTION_LIFETIME);
+    let text = GOOD.replace("poll_interval = \"60s\"", "subscription_lifetime = \"8d\"");
+    assert_eq!(error(&text).0, "runtime.subscription_lifetime");
 }

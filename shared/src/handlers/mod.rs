@@ -1,5 +1,13 @@
-//! Handlers: plain async functions over ports, the same on Lambda and in one process.
+//! Handlers: plain async functions over ports, one per kind of job, the same on Lambda and in
+//! one process. Each returns an [`crate::outcome::Outcome`].
 //!
+//! - [`sync`]: the folder pass, Graph delta to write jobs.
+//! - [`subscribe`]: subscription upkeep and lifecycle events.
+//! - [`passes`]: asking for a folder pass, coalesced.
 //! - [`write`]: emails into Dataverse, exactly once.
 
+mod failure;
+pub mod passes;
+pub mod subscribe;
+pub mod sync;
 pub mod write;

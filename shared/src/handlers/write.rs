@@ -270,6 +270,7 @@ mod tests {
             internet_message_id: Some(InternetMessageId::parse("<m@x>").unwrap()),
             subject: String::new(),
             body_html: String::new(),
+            body_omitted: false,
             from: None,
             to: vec![],
             cc: vec![],

@@ -7,6 +7,7 @@ pub mod clock;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
 pub mod dead_letters;
+pub mod limiter;
 pub mod queue;
 pub mod secrets;
 pub mod store;
@@ -14,6 +15,7 @@ pub mod tokens;
 
 pub use clock::{Clock, SystemClock};
 pub use dead_letters::{DeadLetter, DeadLetters, replay_body};
+pub use limiter::{LimitError, LimitKey, LocalLimiter, RequestLimiter, RequestPermit};
 pub use queue::{
     Delivery, JobQueue, JobSource, MAX_BODY_BYTES, MAX_DELAY, QueueDepth, QueueDepths, QueueError,
 };

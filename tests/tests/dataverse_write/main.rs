@@ -253,6 +253,7 @@ fn email(folder: Folder, message_id: Option<&str>, from: &str, to: &[&str]) -> E
         internet_message_id: message_id.map(|id| InternetMessageId::parse(id).unwrap()),
         subject: format!("About {}", message_id.unwrap_or("nothing")),
         body_html: "<html><body><p>Hello</p></body></html>".into(),
+        body_omitted: false,
         from: addresses(&[from]).pop(),
         to: addresses(to),
         cc: Vec::new(),

@@ -58,3 +58,16 @@ async fn a_token_close_to_expiry_is_refreshed() {
     assert!(refreshed.expires_at > first.expires_at);
     assert_eq!(world.requests(), 2);
 }
+
+#[tokio::test]
+async fn a_token_the_resource_rejected_is_replaced_by_a_new_request_to_entra() {
+    let world = World::start().await;
+    let cached = world.cached();
+    let key = profile("fabrikam");
+    let first = cached.token(&key, Resource::Graph).await.unwrap();
+    cached.rejected(&key, Resource::Graph, &first).await;
+    let fresh = cached.token(&key, Resource::Graph).await.unwrap();
+    assert_ne!(fresh.token, first.token, "azure_identity's own cache is bypassed too");
+    assert_eq!(world.requests(), 2);
+    assert_eq!(cached.token(&key, Resource::Graph).await.unwrap().token, fresh.token);
+}

@@ -21,6 +21,7 @@ fn received() -> EmailRecord {
         internet_message_id: Some(InternetMessageId::parse("<m1@mail.example>").unwrap()),
         subject: "Quote".into(),
         body_html: "<p>Hi</p>".into(),
+        body_omitted: false,
         from: Some(address("pat@x.example")),
         to: vec![address("boss@corp.example"), address("Boss@Corp.example")],
         cc: vec![address("nobody@y.example")],

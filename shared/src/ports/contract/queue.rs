@@ -128,6 +128,7 @@ pub async fn enqueue_is_all_or_nothing(twin: QueueTwin) {
         internet_message_id: None,
         subject: "huge".into(),
         body_html: "x".repeat(MAX_BODY_BYTES + 1),
+        body_omitted: false,
         from: None,
         to: vec![],
         cc: vec![],
