@@ -19,6 +19,9 @@
 //!   (`email`).
 //! - [`handlers`]: the functions' work over ports: the folder pass (`sync`), subscription
 //!   upkeep and lifecycle events (`subscribe`), `write`.
+//! - [`listener`]: serving an HTTP app, plain or TLS, with a graceful stop.
+//! - [`embedded`]: exsync in one process over SQLite: `serve` and `sync --once`.
+//! - [`telemetry`]: logs, JSON on Lambda, text at a terminal.
 //! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
 //! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
 
@@ -26,11 +29,13 @@ pub mod adapters;
 pub mod config;
 pub mod dataverse;
 pub mod domain;
+pub mod embedded;
 pub mod entra;
 pub mod graph;
 pub mod handlers;
 pub mod http;
 pub mod jobs;
+pub mod listener;
 pub mod mapping;
 pub mod model;
 pub mod outcome;
@@ -38,3 +43,4 @@ pub mod ports;
 pub mod runtime;
 pub mod secret;
 pub mod status;
+pub mod telemetry;

@@ -3,13 +3,8 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::Router;
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::conn::auto,
-    service::TowerToHyperService,
-};
-use tokio::{net::TcpListener, sync::watch, task::JoinSet};
-use tokio_rustls::TlsAcceptor;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 /// A server accepting connections until it is shut down or dropped.
@@ -17,7 +12,7 @@ use url::Url;
 pub struct RunningServer {
     addr: SocketAddr,
     tls: bool,
-    stop: watch::Sender<bool>,
+    stop: CancellationToken,
 }
 
 impl RunningServer {
@@ -31,16 +26,17 @@ impl RunningServer {
         Ok(Self::serve(app, listener, tls))
     }
 
-    /// Serves `app` on an already bound listener.
+    /// Serves `app` on an already bound listener (exsync's own listener code, so the
+    /// simulators and the product accept connections alike).
     pub fn serve(
         app: Router,
         listener: TcpListener,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Self {
         let addr = listener.local_addr().expect("bound listener has an address");
-        let (stop, stopped) = watch::channel(false);
+        let stop = CancellationToken::new();
         let is_tls = tls.is_some();
-        tokio::spawn(accept_loop(app, listener, tls.map(TlsAcceptor::from), stopped));
+        tokio::spawn(exsync_shared::listener::serve(app, listener, tls, stop.clone()));
         Self { addr, tls: is_tls, stop }
     }
 
@@ -55,9 +51,9 @@ impl RunningServer {
         Url::parse(&format!("{scheme}://{}", self.addr)).expect("valid base URL")
     }
 
-    /// Stops accepting and drops every open connection.
+    /// Stops accepting; requests in flight get a few seconds to finish.
     pub fn shutdown(&self) {
-        let _ = self.stop.send(true);
+        self.stop.cancel();
     }
 }
 
@@ -65,48 +61,6 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-async fn accept_loop(
-    app: Router,
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let mut connections = JoinSet::new();
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    continue;
-                }
-            },
-            _ = stopped.changed() => break,
-        };
-        let service = TowerToHyperService::new(app.clone());
-        let tls = tls.clone();
-        connections.spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let result = match tls {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => builder.serve_connection(TokioIo::new(stream), service).await,
-                    Err(error) => {
-                        tracing::debug!(%error, "TLS handshake failed");
-                        return;
-                    }
-                },
-                None => builder.serve_connection(TokioIo::new(stream), service).await,
-            };
-            if let Err(error) = result {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
-        // Reap finished connections so the set does not grow without bound.
-        while connections.try_join_next().is_some() {}
-    }
-    connections.abort_all();
 }
 
 #[cfg(test)]
@@ -134,6 +88,7 @@ mod tests {
 
         server.shutdown();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(ca.client().get(url).send().await.is_err());
+        let fresh = TestCa::client(&ca);
+        assert!(fresh.get(url).send().await.is_err());
     }
 }

@@ -73,6 +73,20 @@ impl TestCa {
         }
     }
 
+    /// Writes a server certificate for the loopback names (chain, PEM) and its key (PKCS#8
+    /// PEM): what exsync's `runtime.tls_cert` / `runtime.tls_key` point at in tests and the demo.
+    pub fn write_server_pem(&self, cert_path: &Path, key_path: &Path) -> std::io::Result<()> {
+        let names: Vec<String> = LOOPBACK_NAMES.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("valid SANs");
+        params.distinguished_name.push(DnType::CommonName, "exsync listener");
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate().expect("generate server key");
+        let cert = params.signed_by(&key, &self.issuer).expect("sign server cert");
+        std::fs::write(cert_path, format!("{}{}", cert.pem(), self.cert_pem()))?;
+        std::fs::write(key_path, key.serialize_pem())
+    }
+
     /// A rustls server configuration for the loopback names, with HTTP/1.1 and HTTP/2.
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         let identity = self.server_identity(LOOPBACK_NAMES);

@@ -131,6 +131,9 @@ pub struct Runtime {
     pub public_url: Option<Url>,
     /// How often to poll each mailbox when there is no `public_url`.
     pub poll_interval: Duration,
+    /// How often every mailbox gets a safety-net delta pass even when notifications flow
+    /// (lost notifications are caught up within this interval at worst).
+    pub sweep_interval: Duration,
     /// Serve the listener over TLS with this certificate chain and key (PEM files).
     pub tls: Option<ListenerTls>,
     /// How long a Graph subscription is asked to live (capped at the resource's maximum).

@@ -83,6 +83,7 @@ struct RawRuntime {
     tls_cert: Option<String>,
     tls_key: Option<String>,
     subscription_lifetime: Option<String>,
+    sweep_interval: Option<String>,
 }
 
 /// Server-side sync accepts 1..=300 for MaxConcurrentConnections (reference A9).
@@ -219,16 +220,20 @@ fn runtime(r: RawRuntime, base: &Path) -> Result<Runtime, Fail> {
         )
     })?;
     let public_url = r.public_url.map(|u| https_url("runtime.public_url", &u)).transpose()?;
-    let interval = r.poll_interval.as_deref().unwrap_or("60s");
-    let poll_interval = humantime::parse_duration(interval)
-        .ok()
-        .filter(|d| *d >= Duration::from_secs(1))
-        .ok_or_else(|| {
-            (
-                "runtime.poll_interval".to_string(),
-                format!("{interval:?}: use a duration of at least 1s, e.g. \"60s\" or \"5m\""),
-            )
-        })?;
+    let poll_interval = duration(
+        "runtime.poll_interval",
+        r.poll_interval.as_deref(),
+        "60s",
+        Duration::from_secs(1)..=Duration::MAX,
+        "use a duration of at least 1s, e.g. \"60s\" or \"5m\"",
+    )?;
+    let sweep_interval = duration(
+        "runtime.sweep_interval",
+        r.sweep_interval.as_deref(),
+        "6h",
+        Duration::from_secs(60)..=Duration::MAX,
+        "use a duration of at least 1m, e.g. \"6h\": the safety-net delta pass of every mailbox",
+    )?;
     let tls = match (r.tls_cert, r.tls_key) {
         (None, None) => None,
         (Some(cert), Some(key)) => {
@@ -241,20 +246,37 @@ fn runtime(r: RawRuntime, base: &Path) -> Result<Runtime, Fail> {
             return Err(("runtime.tls_cert".into(), "tls_key is set: set tls_cert too".into()));
         }
     };
-    let lifetime = r.subscription_lifetime.as_deref().unwrap_or("4230m");
-    let subscription_lifetime = humantime::parse_duration(lifetime)
+    let subscription_lifetime = duration(
+        "runtime.subscription_lifetime",
+        r.subscription_lifetime.as_deref(),
+        "4230m",
+        Duration::from_secs(3600)..=MAX_SUBSCRIPTION_LIFETIME,
+        "use a duration from 1h to 10080m (Graph's maximum for mail); 4230m works with every \
+         Graph version",
+    )?;
+    Ok(Runtime {
+        state,
+        listen,
+        public_url,
+        poll_interval,
+        sweep_interval,
+        tls,
+        subscription_lifetime,
+    })
+}
+
+fn duration(
+    key: &str,
+    text: Option<&str>,
+    default: &str,
+    allowed: std::ops::RangeInclusive<Duration>,
+    hint: &str,
+) -> Result<Duration, Fail> {
+    let text = text.unwrap_or(default);
+    humantime::parse_duration(text)
         .ok()
-        .filter(|d| (Duration::from_secs(3600)..=MAX_SUBSCRIPTION_LIFETIME).contains(d))
-        .ok_or_else(|| {
-            (
-                "runtime.subscription_lifetime".to_string(),
-                format!(
-                    "{lifetime:?}: use a duration from 1h to 10080m (Graph's maximum for mail); \
-                     4230m works with every Graph version"
-                ),
-            )
-        })?;
-    Ok(Runtime { state, listen, public_url, poll_interval, tls, subscription_lifetime })
+        .filter(|d| allowed.contains(d))
+        .ok_or_else(|| (key.to_string(), format!("{text:?}: {hint}")))
 }
 
 fn id<T>(key: &str, parsed: Result<T, crate::domain::InvalidId>) -> Result<T, Fail> {

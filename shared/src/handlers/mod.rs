@@ -1,12 +1,16 @@
 //! Handlers: plain async functions over ports, one per kind of job, the same on Lambda and in
 //! one process. Each returns an [`crate::outcome::Outcome`].
 //!
+//! - [`jobs`]: each handler as the runtime calls it (jobs in, outcomes out).
+//! - [`notify`]: the webhook endpoint: handshake, verification, durable jobs.
 //! - [`sync`]: the folder pass, Graph delta to write jobs.
 //! - [`subscribe`]: subscription upkeep and lifecycle events.
 //! - [`passes`]: asking for a folder pass, coalesced.
 //! - [`write`]: emails into Dataverse, exactly once.
 
 mod failure;
+pub mod jobs;
+pub mod notify;
 pub mod passes;
 pub mod subscribe;
 pub mod sync;

@@ -1,0 +1,177 @@
+//! exsync in one process, the default on a fresh machine: every handler over the SQLite state
+//! and queue, tokens made in-process, the webhook listener on a local socket.
+//!
+//! - [`Embedded::open`] builds the adapters from the configuration once.
+//! - [`serve`](Embedded::serve): listener, workers, subscription upkeep or polling, sweeps.
+//! - [`sync_once`](Embedded::sync_once): one catch-up pass of every mailbox, then a summary.
+
+mod once;
+mod serve;
+
+use std::{sync::Arc, time::Duration};
+
+pub use once::{MailboxSummary, Summary};
+
+use crate::{
+    adapters::sqlite::{Database, SqliteQueue, SqliteStore},
+    config::Config,
+    dataverse::{ClientLimits, DataverseClient, parties::PartyResolver},
+    entra::{CachingTokens, TokenService},
+    graph::GraphClient,
+    handlers::{
+        jobs::{SubscribeJobs, SyncJobs, WriteJobs},
+        notify::NotifyDeps,
+        subscribe::SubscribeDeps,
+        sync::{DEFAULT_PAGES_PER_JOB, SyncDeps},
+        write::WriteDeps,
+    },
+    jobs::QueueName,
+    ports::{Clock, LocalLimiter, SystemClock, Tokens},
+    runtime::{EachJob, JobHandler, Queues, Worker},
+    secret::LocalSecrets,
+};
+
+/// How long a resolved party address is trusted before it is looked up again.
+const PARTY_CACHE_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Why the embedded runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The state file.
+    #[error("runtime.state: {0}")]
+    State(String),
+    /// The HTTP client (usually `cloud.ca_file`).
+    #[error("{0}")]
+    Http(String),
+}
+
+/// Everything one process needs, built once from the configuration.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    config: Arc<Config>,
+    db: Arc<Database>,
+    queue: Arc<SqliteQueue>,
+    store: Arc<SqliteStore>,
+    clock: Arc<dyn Clock>,
+    graph: GraphClient,
+    dataverse: Arc<DataverseClient>,
+    parties: Arc<PartyResolver>,
+}
+
+impl Embedded {
+    /// Opens the state and builds the clients. Nothing is called over the network yet.
+    pub fn open(config: Config) -> Result<Self, OpenError> {
+        let config = Arc::new(config);
+        let db = Database::open_location(&config.runtime.state)
+            .map_err(|e| OpenError::State(e.to_string()))?;
+        let queue = Arc::new(SqliteQueue::new(db.clone()));
+        let store = Arc::new(SqliteStore::new(db.clone()));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let http =
+            crate::http::client(&config.cloud).map_err(|e| OpenError::Http(e.to_string()))?;
+        let service =
+            TokenService::new(&config, Arc::new(LocalSecrets), http.clone(), clock.clone());
+        let tokens: Arc<dyn Tokens> =
+            Arc::new(CachingTokens::new(Arc::new(service), clock.clone()));
+        let graph = GraphClient::new(
+            http.clone(),
+            &config.cloud.graph_url,
+            tokens.clone(),
+            Arc::new(LocalLimiter::new()),
+            clock.clone(),
+        );
+        let dataverse = Arc::new(DataverseClient::new(
+            http,
+            &config.dataverse.url,
+            tokens,
+            ClientLimits::default(),
+        ));
+        let parties = Arc::new(PartyResolver::new(clock.clone(), PARTY_CACHE_TTL));
+        Ok(Self { config, db, queue, store, clock, graph, dataverse, parties })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The SQLite store (status, subscriptions, cursors, dedupe).
+    pub fn store(&self) -> &Arc<SqliteStore> {
+        &self.store
+    }
+
+    /// The SQLite queue (jobs and dead letters).
+    pub fn queue(&self) -> &Arc<SqliteQueue> {
+        &self.queue
+    }
+
+    /// The database file's path.
+    pub fn state_path(&self) -> &std::path::Path {
+        self.db.path()
+    }
+
+    fn queues(&self) -> Queues {
+        Queues { source: self.queue.clone(), sink: self.queue.clone() }
+    }
+
+    fn sync_deps(&self) -> SyncDeps {
+        SyncDeps {
+            config: self.config.clone(),
+            graph: self.graph.clone(),
+            cursors: self.store.clone(),
+            passes: self.store.clone(),
+            status: self.store.clone(),
+            queue: self.queue.clone(),
+            clock: self.clock.clone(),
+            pages_per_job: DEFAULT_PAGES_PER_JOB,
+        }
+    }
+
+    fn subscribe_deps(&self) -> SubscribeDeps {
+        SubscribeDeps {
+            config: self.config.clone(),
+            graph: self.graph.clone(),
+            subscriptions: self.store.clone(),
+            passes: self.store.clone(),
+            queue: self.queue.clone(),
+            status: self.store.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    fn write_deps(&self) -> WriteDeps {
+        WriteDeps {
+            dataverse: self.dataverse.clone(),
+            parties: self.parties.clone(),
+            dedupe: self.store.clone(),
+            status: self.store.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    fn notify_deps(&self) -> NotifyDeps {
+        NotifyDeps {
+            subscriptions: self.store.clone(),
+            passes: self.store.clone(),
+            queue: self.queue.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The worker of each queue, with its handler.
+    fn worker(&self, queue: QueueName) -> Worker {
+        let handler: Arc<dyn JobHandler> = match queue {
+            QueueName::Changes => Arc::new(EachJob::new(queue, SyncJobs(self.sync_deps()))),
+            QueueName::Writes => Arc::new(WriteJobs(self.write_deps())),
+            QueueName::Subscriptions => {
+                Arc::new(EachJob::new(queue, SubscribeJobs(self.subscribe_deps())))
+            }
+        };
+        Worker::new(queue, handler)
+    }
+
+    /// The mailboxes whose mail is synced.
+    fn synced_mailboxes(&self) -> impl Iterator<Item = &crate::config::Mailbox> {
+        self.config.mailboxes.iter().filter(|m| m.incoming)
+    }
+}

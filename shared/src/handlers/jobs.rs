@@ -1,0 +1,79 @@
+//! Each handler as the runtime calls it: jobs of one queue in, one outcome per job out. The
+//! embedded workers and the Lambda functions use these same types.
+
+use async_trait::async_trait;
+
+use super::{
+    subscribe::{SubscribeDeps, ensure_subscriptions, on_lifecycle},
+    sync::{SyncDeps, sync_folder},
+    write::{WriteDeps, write_emails},
+};
+use crate::{
+    jobs::{Envelope, Job},
+    outcome::Outcome,
+    runtime::{HandleOne, JobHandler},
+};
+
+/// A job that arrived on the wrong queue is a bug upstream: no retry can fix it.
+fn misrouted(job: &Job, queue: &str) -> Outcome {
+    Outcome::poison(format!("a {:?} job does not belong on the {queue} queue", job.queue()))
+}
+
+/// The `changes` queue: folder passes.
+#[derive(Debug, Clone)]
+pub struct SyncJobs(pub SyncDeps);
+
+#[async_trait]
+impl HandleOne for SyncJobs {
+    async fn handle_one(&self, job: Envelope) -> Outcome {
+        match job.job() {
+            Job::SyncFolder { mailbox, folder, trigger } => {
+                sync_folder(&self.0, mailbox, *folder, *trigger).await
+            }
+            other => misrouted(other, "changes"),
+        }
+    }
+}
+
+/// The `subscriptions` queue: upkeep and lifecycle events.
+#[derive(Debug, Clone)]
+pub struct SubscribeJobs(pub SubscribeDeps);
+
+#[async_trait]
+impl HandleOne for SubscribeJobs {
+    async fn handle_one(&self, job: Envelope) -> Outcome {
+        match job.job() {
+            Job::EnsureSubscriptions { mailbox } => ensure_subscriptions(&self.0, mailbox).await,
+            Job::Lifecycle { subscription, event } => {
+                on_lifecycle(&self.0, subscription, *event).await
+            }
+            other => misrouted(other, "subscriptions"),
+        }
+    }
+}
+
+/// The `writes` queue: emails into Dataverse, a batch at a time.
+#[derive(Debug, Clone)]
+pub struct WriteJobs(pub WriteDeps);
+
+#[async_trait]
+impl JobHandler for WriteJobs {
+    async fn handle(&self, jobs: Vec<Envelope>) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
+        let mut emails = Vec::new();
+        let mut slots = Vec::new();
+        for (i, envelope) in jobs.iter().enumerate() {
+            match envelope.job() {
+                Job::WriteEmail { mailbox, email } => {
+                    emails.push((mailbox.clone(), (**email).clone()));
+                    slots.push(i);
+                }
+                other => outcomes[i] = Some(misrouted(other, "writes")),
+            }
+        }
+        for (slot, outcome) in slots.into_iter().zip(write_emails(&self.0, emails).await) {
+            outcomes[slot] = Some(outcome);
+        }
+        outcomes.into_iter().map(|o| o.unwrap_or_else(|| Outcome::retry("no outcome"))).collect()
+    }
+}
