@@ -8,11 +8,15 @@
 //! - [`model`]: an email as it travels from Graph to Dataverse.
 //! - [`jobs`]: the versioned queue messages between the functions.
 //! - [`status`]: a mailbox's health as an admin sees it.
-//! - [`ports`]: the capabilities handlers use (queue, store, tokens, clock).
+//! - [`ports`]: the capabilities handlers use (queue, store, tokens, secrets, clock).
+//! - [`http`]: the one HTTP client (rustls, timeouts, `[cloud] ca_file`).
+//! - [`entra`]: access tokens from Entra ID: the token service and the cache callers use.
 //! - [`outcome`]: what a handler says happened to a job.
 
 pub mod config;
 pub mod domain;
+pub mod entra;
+pub mod http;
 pub mod jobs;
 pub mod model;
 pub mod outcome;

@@ -5,11 +5,13 @@
 
 pub mod clock;
 pub mod queue;
+pub mod secrets;
 pub mod store;
 pub mod tokens;
 
 pub use clock::{Clock, SystemClock};
 pub use queue::{Delivery, JobQueue, JobSource, QueueError};
+pub use secrets::Secrets;
 pub use store::{
     CursorStore, DedupeStore, DeltaCursor, PassStore, StatusStore, StoreError, SubscriptionRecord,
     SubscriptionStore,

@@ -1,11 +1,12 @@
 //! Access tokens, asked of the one place that holds credentials (DESIGN: tokens).
 
-use std::fmt;
+use std::{fmt, time::Duration};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
+    config::Mailbox,
     domain::{MailboxAddress, ProfileName},
     secret::Secret,
 };
@@ -19,6 +20,17 @@ pub enum CredentialKey {
     Mailbox(MailboxAddress),
     /// The Dataverse application user's app.
     Dataverse,
+}
+
+impl CredentialKey {
+    /// The credential a mailbox's Graph calls use: its own app when it has one, else its
+    /// profile's.
+    pub fn of_mailbox(mailbox: &Mailbox) -> Self {
+        match mailbox.credential {
+            Some(_) => Self::Mailbox(mailbox.address.clone()),
+            None => Self::Profile(mailbox.profile.clone()),
+        }
+    }
 }
 
 impl fmt::Display for CredentialKey {
@@ -61,6 +73,20 @@ pub struct TokenError {
     pub message: String,
     /// Whether asking again later can help (throttling, outage) or an admin must act.
     pub retryable: bool,
+    /// How long Entra asked us to wait (HTTP 429 `Retry-After`), when it did.
+    pub retry_after: Option<Duration>,
+}
+
+impl TokenError {
+    /// A failure only an admin can fix (wrong or expired secret, app not in the tenant).
+    pub fn permanent(key: &CredentialKey, code: Option<String>, message: String) -> Self {
+        Self { key: key.clone(), code, message, retryable: false, retry_after: None }
+    }
+
+    /// A failure that asking again later can fix (outage, timeout, throttling).
+    pub fn transient(key: &CredentialKey, code: Option<String>, message: String) -> Self {
+        Self { key: key.clone(), code, message, retryable: true, retry_after: None }
+    }
 }
 
 /// Gets access tokens (in-process on one machine, the `tokens` function on AWS).
