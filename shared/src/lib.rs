@@ -12,7 +12,10 @@
 //! - [`http`]: the one HTTP client (rustls, timeouts, `[cloud] ca_file`).
 //! - [`entra`]: access tokens from Entra ID: the token service and the cache callers use.
 //! - [`outcome`]: what a handler says happened to a job.
+//! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
+//! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
 
+pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod entra;
@@ -21,5 +24,6 @@ pub mod jobs;
 pub mod model;
 pub mod outcome;
 pub mod ports;
+pub mod runtime;
 pub mod secret;
 pub mod status;

@@ -81,3 +81,99 @@ pub enum StatusEvent {
         retryable: bool,
     },
 }
+
+impl MailboxStatus {
+    /// The record of a mailbox nothing has happened to yet.
+    pub fn new(mailbox: MailboxAddress, at: OffsetDateTime) -> Self {
+        Self {
+            mailbox,
+            health: Health::Pending,
+            consecutive_failures: 0,
+            last_success: None,
+            emails_seen: 0,
+            emails_written: 0,
+            emails_duplicate: 0,
+            updated_at: at,
+        }
+    }
+
+    /// Applies an event that happened `at`: counters add; a successful pass makes the mailbox
+    /// healthy and resets its failures; a failure makes it failing and counts; throttling makes
+    /// it throttled. Every store applies events with this one function.
+    ///
+    /// A written email is counted but does not change health: it proves Dataverse works, not
+    /// that the mailbox's Graph access does, and the next pass settles that. A disabled mailbox
+    /// stays disabled (jobs in flight when the admin switched it off still count).
+    pub fn apply(&mut self, event: StatusEvent, at: OffsetDateTime) {
+        let disabled = self.health == Health::Disabled;
+        match event {
+            StatusEvent::PassSucceeded { emails } => {
+                self.emails_seen = self.emails_seen.saturating_add(emails);
+                self.consecutive_failures = 0;
+                self.last_success = Some(self.last_success.map_or(at, |last| last.max(at)));
+                if !disabled {
+                    self.health = Health::Healthy;
+                }
+            }
+            StatusEvent::EmailWritten { created: true } => {
+                self.emails_written = self.emails_written.saturating_add(1);
+            }
+            StatusEvent::EmailWritten { created: false } => {
+                self.emails_duplicate = self.emails_duplicate.saturating_add(1);
+            }
+            StatusEvent::Throttled { until } => {
+                if !disabled {
+                    self.health = Health::Throttled { until };
+                }
+            }
+            StatusEvent::Failed { reason, retryable } => {
+                self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+                if !disabled {
+                    self.health = Health::Failing { reason, retryable };
+                }
+            }
+        }
+        self.updated_at = self.updated_at.max(at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_success_heals_a_failing_mailbox_and_a_written_email_only_counts() {
+        let t0 = datetime!(2026-11-23 10:00 UTC);
+        let mailbox = MailboxAddress::parse("alice@fabrikam.example").unwrap();
+        let mut status = MailboxStatus::new(mailbox, t0);
+        let failed = StatusEvent::Failed { reason: "Graph 503".into(), retryable: true };
+        status.apply(failed.clone(), t0);
+        status.apply(failed, t0);
+        assert_eq!(status.consecutive_failures, 2);
+        status.apply(StatusEvent::EmailWritten { created: true }, t0);
+        assert!(matches!(status.health, Health::Failing { .. }));
+        status.apply(StatusEvent::PassSucceeded { emails: 3 }, t0 + time::Duration::SECOND);
+        assert_eq!(status.health, Health::Healthy);
+        assert_eq!(status.consecutive_failures, 0);
+        assert_eq!(status.last_success, Some(t0 + time::Duration::SECOND));
+        assert_eq!((status.emails_seen, status.emails_written), (3, 1));
+        // A report that arrives late does not move the record back in time.
+        status.apply(StatusEvent::EmailWritten { created: false }, t0);
+        assert_eq!(status.updated_at, t0 + time::Duration::SECOND);
+        assert_eq!(status.emails_duplicate, 1);
+    }
+
+    #[test]
+    fn a_disabled_mailbox_stays_disabled_but_counts() {
+        let t0 = datetime!(2026-11-23 10:00 UTC);
+        let mailbox = MailboxAddress::parse("alice@fabrikam.example").unwrap();
+        let mut status = MailboxStatus::new(mailbox, t0);
+        status.health = Health::Disabled;
+        status.apply(StatusEvent::PassSucceeded { emails: 2 }, t0);
+        status.apply(StatusEvent::Throttled { until: t0 }, t0);
+        assert_eq!(status.health, Health::Disabled);
+        assert_eq!(status.emails_seen, 2);
+    }
+}

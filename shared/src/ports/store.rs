@@ -88,6 +88,20 @@ pub trait CursorStore: Send + Sync + std::fmt::Debug {
 
 /// Coalesces triggers of one folder into one queued pass (DESIGN: notifications that arrive
 /// while a pass is queued join it).
+///
+/// The protocol, and why it loses no change:
+/// - a trigger calls [`request_pass`](Self::request_pass); on `true` it enqueues a pass, on
+///   `false` a queued pass that has not begun reading will see the change anyway, since a pass
+///   reads the folder's delta from its cursor, not the notification;
+/// - the pass calls [`begin_pass`](Self::begin_pass) *before* it reads, so a change that lands
+///   while it reads requests (and queues) another pass: a pass that already began never
+///   swallows a later change;
+/// - if the enqueue after a `true` fails, the trigger calls
+///   [`release_pass`](Self::release_pass), so the retried trigger (Graph redelivers a
+///   notification we did not answer with 202) queues a pass instead of coalescing into none;
+/// - a mark whose job was lost all the same (the process died between mark and enqueue) stops
+///   coalescing once it is older than `stale_after`; the next trigger queues a pass;
+/// - a late or duplicate pass clearing a newer mark only costs an extra pass, never a change.
 #[async_trait]
 pub trait PassStore: Send + Sync + std::fmt::Debug {
     /// Marks a pass as queued. `true`: the caller must enqueue one (none is queued, or the
@@ -102,6 +116,14 @@ pub trait PassStore: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StoreError>;
     /// Clears the mark as a pass starts reading, so later changes queue a new pass.
     async fn begin_pass(&self, mailbox: &MailboxAddress, folder: Folder) -> Result<(), StoreError>;
+    /// Clears the mark of a pass whose enqueue failed, so the next trigger queues one.
+    async fn release_pass(
+        &self,
+        mailbox: &MailboxAddress,
+        folder: Folder,
+    ) -> Result<(), StoreError> {
+        self.begin_pass(mailbox, folder).await
+    }
 }
 
 /// Internet Message-ID to Dataverse activity, across all mailboxes (DESIGN invariant 3).
