@@ -13,7 +13,9 @@
 //! - [`entra`]: access tokens from Entra ID: the token service and the cache callers use.
 //! - [`outcome`]: what a handler says happened to a job.
 //! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
-//! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
+//! - [`tokens_api`]: what the `tokens` function is asked and answers (Lambda payloads).
+//! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default;
+//!   `adapters::aws`, feature `aws`: SQS, DynamoDB, Secrets Manager, the `tokens` function).
 
 pub mod adapters;
 pub mod config;
@@ -27,3 +29,4 @@ pub mod ports;
 pub mod runtime;
 pub mod secret;
 pub mod status;
+pub mod tokens_api;

@@ -1,0 +1,10 @@
+//! The AWS twins of the ports against moto in server mode (`tests/src/moto.rs`): the contract
+//! suites every twin of a port passes, then what only the AWS twins have (redrive, hops of long
+//! delays, long polling, conditional writes under races, Secrets Manager rotation,
+//! configuration from the environment).
+
+mod common;
+mod contract;
+mod queue;
+mod secrets;
+mod store;
