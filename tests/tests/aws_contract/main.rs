@@ -5,6 +5,8 @@
 
 mod common;
 mod contract;
+mod env;
+mod harness;
 mod queue;
 mod secrets;
 mod store;

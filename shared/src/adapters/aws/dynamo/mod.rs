@@ -43,6 +43,7 @@ mod item;
 pub mod keys;
 mod passes;
 mod status;
+mod status_update;
 mod subscriptions;
 
 use super::{

@@ -1,4 +1,4 @@
-//! `DeadLetters` and `QueueDepths` on the dead-letter queues.
+//! `DeadLetters` on the dead-letter queues.
 //!
 //! An SQS queue cannot be read without receiving: listing receives the dead letters (each
 //! leased for [`SWEEP_LEASE`], so successive receives move on through the queue), then
@@ -21,7 +21,7 @@ use super::{
 use crate::{
     adapters::aws::error::classify,
     jobs::QueueName,
-    ports::{DeadLetter, DeadLetters, QueueDepth, QueueDepths, QueueError, replay_body},
+    ports::{DeadLetter, DeadLetters, QueueError, replay_body},
 };
 
 /// How long a sweep keeps the dead letters it has seen from being seen again.
@@ -277,36 +277,6 @@ impl DeadLetters for SqsQueue {
             purged += self.delete_dead(queue, &batch).await?;
         }
         Ok(purged)
-    }
-}
-
-impl SqsQueue {
-    async fn counts(&self, queue: QueueName, url: &str) -> Result<[u64; 3], QueueError> {
-        let names = [
-            QueueAttributeName::ApproximateNumberOfMessages,
-            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-        ];
-        let answer = self
-            .client
-            .get_queue_attributes()
-            .queue_url(url)
-            .set_attribute_names(Some(names.to_vec()))
-            .send()
-            .await
-            .map_err(|e| queue_error(queue, classify("GetQueueAttributes", &e)))?;
-        let attributes = answer.attributes.unwrap_or_default();
-        Ok(names.map(|name| attributes.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0)))
-    }
-}
-
-#[async_trait]
-impl QueueDepths for SqsQueue {
-    async fn depth(&self, queue: QueueName) -> Result<QueueDepth, QueueError> {
-        let urls = self.urls(queue)?;
-        let [visible, in_flight, delayed] = self.counts(queue, &urls.url).await?;
-        let dead = self.counts(queue, &urls.dead_letter_url).await?;
-        Ok(QueueDepth { visible, in_flight, delayed, dead_lettered: dead.iter().sum() })
     }
 }
 

@@ -11,6 +11,10 @@
 //! stdin, a pipe from the test, closes), so no server outlives its tests, not even the shared
 //! one, which is never dropped.
 
+mod provision;
+
+pub use provision::{QueuePair, TTL_ATTRIBUTE};
+
 use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
@@ -24,14 +28,7 @@ use std::{
 };
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
-use aws_sdk_sqs::{
-    config::{Credentials, Region},
-    types::QueueAttributeName,
-};
+use aws_sdk_sqs::config::{Credentials, Region};
 
 /// The variable naming the `moto_server` executable (set by `scripts/test`).
 pub const SERVER_VARIABLE: &str = "EXSYNC_MOTO_SERVER";
@@ -41,9 +38,6 @@ pub const VERSION: &str = "5.2.5";
 
 /// The region every test uses.
 pub const REGION: &str = "eu-west-1";
-
-/// The TTL attribute of tables made by [`Moto::create_table`].
-pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// How long a starting server may take to answer (python imports are slow on a busy machine).
 const START_PATIENCE: Duration = Duration::from_secs(40);
@@ -56,15 +50,6 @@ pub struct Moto {
     port: u16,
     log: PathBuf,
     names: AtomicU32,
-}
-
-/// A queue and its dead-letter queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueuePair {
-    /// The queue.
-    pub url: String,
-    /// Its dead-letter queue, where SQS moves a message received `maxReceiveCount` times.
-    pub dead_letter_url: String,
 }
 
 impl Moto {
@@ -151,111 +136,6 @@ impl Moto {
     /// A name no other test of this server uses: `{stem}-{n}`.
     pub fn unique(&self, stem: &str) -> String {
         format!("{stem}-{}", self.names.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// Creates queue `name` and its dead-letter queue `{name}-dlq`, with the redrive policy
-    /// that moves a message received `max_receive_count` times.
-    pub async fn create_queue(&self, name: &str, max_receive_count: u32) -> QueuePair {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk_config().await);
-        let dlq = sqs
-            .create_queue()
-            .queue_name(format!("{name}-dlq"))
-            .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
-            .send()
-            .await
-            .expect("create the dead-letter queue");
-        let dead_letter_url = dlq.queue_url.expect("a queue URL");
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(&dead_letter_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("the dead-letter queue's ARN")
-            .attributes
-            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-            .expect("QueueArn");
-        let redrive = serde_json::json!({
-            "deadLetterTargetArn": arn,
-            "maxReceiveCount": max_receive_count.to_string(),
-        });
-        let queue = sqs
-            .create_queue()
-            .queue_name(name)
-            .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-            .attributes(QueueAttributeName::VisibilityTimeout, "30")
-            .send()
-            .await
-            .expect("create the queue");
-        QueuePair { url: queue.queue_url.expect("a queue URL"), dead_letter_url }
-    }
-
-    /// Creates table `name` as exsync's template does: `pk`/`sk` strings, on demand, TTL on
-    /// [`TTL_ATTRIBUTE`].
-    pub async fn create_table(&self, name: &str) {
-        let dynamo = aws_sdk_dynamodb::Client::new(&self.sdk_config().await);
-        let attribute = |n: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(n)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("name and type")
-        };
-        let key = |n: &str, t: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(n)
-                .key_type(t)
-                .build()
-                .expect("name and type")
-        };
-        dynamo
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attribute("pk"))
-            .attribute_definitions(attribute("sk"))
-            .key_schema(key("pk", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
-            .send()
-            .await
-            .expect("create the table");
-        let ttl = TimeToLiveSpecification::builder()
-            .attribute_name(TTL_ATTRIBUTE)
-            .enabled(true)
-            .build()
-            .expect("name and flag");
-        dynamo
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(ttl)
-            .send()
-            .await
-            .expect("enable TTL");
-    }
-
-    /// Creates secret `name` holding `value`; returns its ARN.
-    pub async fn create_secret(&self, name: &str, value: &str) -> String {
-        let secrets = aws_sdk_secretsmanager::Client::new(&self.sdk_config().await);
-        let created = secrets
-            .create_secret()
-            .name(name)
-            .secret_string(value)
-            .send()
-            .await
-            .expect("create the secret");
-        created.arn.expect("an ARN")
-    }
-
-    /// Gives secret `arn` a new current value, as a rotation does.
-    pub async fn rotate_secret(&self, arn: &str, value: &str) {
-        let secrets = aws_sdk_secretsmanager::Client::new(&self.sdk_config().await);
-        secrets
-            .put_secret_value()
-            .secret_id(arn)
-            .secret_string(value)
-            .send()
-            .await
-            .expect("put a new secret value");
     }
 }
 
