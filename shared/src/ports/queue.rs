@@ -68,6 +68,16 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
     /// an ack after the lease ran out and another consumer received it may leave it queued.
     async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError>;
 
+    /// Acks several messages in one round trip where the queue can (SQS `DeleteMessageBatch`
+    /// takes 10, SQLite one transaction). `Ok` means all were acked; on `Err` any may remain,
+    /// to come back when their lease runs out.
+    async fn ack_all(&self, deliveries: &[Delivery]) -> Result<(), QueueError> {
+        for delivery in deliveries {
+            self.ack(delivery).await?;
+        }
+        Ok(())
+    }
+
     /// Moves a message to the queue's dead-letter store with the reason it failed.
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError>;
 

@@ -73,38 +73,88 @@ pub async fn process_batch(
     policy: &RetryPolicy,
     deadline: Duration,
 ) -> BatchReport {
-    let mut settled = Vec::with_capacity(deliveries.len());
-    let mut readable = Vec::with_capacity(deliveries.len());
-    for delivery in deliveries {
-        let span = message_span(&delivery);
-        if delivery.receive_count > policy.max_receives {
-            let reason = format!(
-                "received {} times without being settled: handling it crashed or stalled the \
-                 worker each time",
-                delivery.receive_count
-            );
-            settled.push((delivery, span, None, Settlement::DeadLetter { reason }));
-            continue;
-        }
-        match Envelope::from_body(&delivery.body) {
-            Ok(envelope) => readable.push((delivery, envelope)),
-            Err(e) => {
-                let reason = format!("unreadable job: {e}");
-                settled.push((delivery, span, None, Settlement::DeadLetter { reason }));
-            }
-        }
-    }
+    let (mut decided, readable) = triage(deliveries, policy);
     let (received, envelopes): (Vec<Delivery>, Vec<Envelope>) = readable.into_iter().unzip();
     let outcomes = handle(handler, envelopes.clone(), deadline).await;
     for ((delivery, envelope), outcome) in received.into_iter().zip(envelopes).zip(outcomes) {
         let span = job_span(delivery.queue, &envelope);
         let settlement = settle(&envelope, outcome.clone(), policy, rand::random::<f64>());
-        settled.push((delivery, span, Some(outcome), settlement));
+        decided.push(Decided { delivery, span, outcome: Some(outcome), settlement });
     }
-    let results = join_all(settled.into_iter().map(|(delivery, span, outcome, settlement)| {
+    let mut report = BatchReport::default();
+    for (kind, unsettled) in apply_all(decided, queues).await {
+        let t = &mut report.tally;
+        match kind {
+            Kind::Done => t.done += 1,
+            Kind::Parked => t.parked += 1,
+            Kind::Throttled => t.throttled += 1,
+            Kind::Retried => t.retried += 1,
+            Kind::DeadLettered => t.dead_lettered += 1,
+            Kind::Unsettled => t.unsettled += 1,
+        }
+        report.unsettled.extend(unsettled);
+    }
+    report
+}
+
+/// A message and what is to become of it.
+struct Decided {
+    delivery: Delivery,
+    span: Span,
+    /// The handler's outcome, if the handler saw it.
+    outcome: Option<Outcome>,
+    settlement: Settlement,
+}
+
+/// Settles what no handler needs to see (received too often, unreadable); returns the rest.
+fn triage(
+    deliveries: Vec<Delivery>,
+    policy: &RetryPolicy,
+) -> (Vec<Decided>, Vec<(Delivery, Envelope)>) {
+    let mut decided = Vec::new();
+    let mut readable = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        let reason = if delivery.receive_count > policy.max_receives {
+            format!(
+                "received {} times without being settled: handling it crashed or stalled the \
+                 worker each time",
+                delivery.receive_count
+            )
+        } else {
+            match Envelope::from_body(&delivery.body) {
+                Ok(envelope) => {
+                    readable.push((delivery, envelope));
+                    continue;
+                }
+                Err(e) => format!("unreadable job: {e}"),
+            }
+        };
+        let span = message_span(&delivery);
+        decided.push(Decided {
+            delivery,
+            span,
+            outcome: None,
+            settlement: Settlement::DeadLetter { reason },
+        });
+    }
+    (decided, readable)
+}
+
+/// Logs and applies every settlement: acks, the common case, in one round trip; the rest one
+/// by one, concurrently. Returns each message's kind, and its receipt if it stays unsettled.
+async fn apply_all(decided: Vec<Decided>, queues: &Queues) -> Vec<(Kind, Option<String>)> {
+    let mut acks = Vec::new();
+    let mut others = Vec::new();
+    for Decided { delivery, span, outcome, settlement } in decided {
+        span.in_scope(|| log(outcome.as_ref(), &settlement));
+        let kind = kind(outcome.as_ref(), &settlement);
+        match settlement {
+            Settlement::Ack => acks.push((delivery, span, kind)),
+            settlement => others.push((delivery, span, kind, settlement)),
+        }
+    }
+    let mut results = join_all(others.into_iter().map(|(delivery, span, kind, settlement)| {
         async move {
-            log(outcome.as_ref(), &settlement);
-            let kind = kind(outcome.as_ref(), &settlement);
             match apply(&delivery, settlement, queues).await {
                 Ok(()) => (kind, None),
                 Err(error) => {
@@ -116,20 +166,20 @@ pub async fn process_batch(
         .instrument(span)
     }))
     .await;
-    let mut report = BatchReport::default();
-    for (kind, receipt) in results {
-        let t = &mut report.tally;
-        match kind {
-            Kind::Done => t.done += 1,
-            Kind::Parked => t.parked += 1,
-            Kind::Throttled => t.throttled += 1,
-            Kind::Retried => t.retried += 1,
-            Kind::DeadLettered => t.dead_lettered += 1,
-            Kind::Unsettled => t.unsettled += 1,
+    let (deliveries, spans): (Vec<Delivery>, Vec<(Span, Kind)>) =
+        acks.into_iter().map(|(d, span, kind)| (d, (span, kind))).unzip();
+    match queues.source.ack_all(&deliveries).await {
+        Ok(()) => results.extend(spans.into_iter().map(|(_, kind)| (kind, None))),
+        Err(error) => {
+            for ((span, _), delivery) in spans.into_iter().zip(deliveries) {
+                span.in_scope(|| {
+                    tracing::warn!(%error, "could not ack; the message returns when its lease runs out")
+                });
+                results.push((Kind::Unsettled, Some(delivery.receipt)));
+            }
         }
-        report.unsettled.extend(receipt);
     }
-    report
+    results
 }
 
 /// Runs the handler with a deadline, turning a panic or an overrun into retryable failures
@@ -165,7 +215,7 @@ async fn apply(
     queues: &Queues,
 ) -> Result<(), QueueError> {
     match settlement {
-        Settlement::Ack => queues.source.ack(delivery).await,
+        Settlement::Ack => queues.source.ack_all(std::slice::from_ref(delivery)).await,
         Settlement::Requeue { envelope, delay } => {
             // Enqueue before ack: a crash in between leaves a duplicate, which is harmless,
             // never a lost job.

@@ -2,10 +2,10 @@
 //! the Lambda SQS adapter later.
 //!
 //! - [`handler`]: the handler trait (batch-capable) and the lift of a one-job handler.
-//! - [`settle`]: what an [`Outcome`](crate::outcome::Outcome) means for the message (pure).
+//! - [`settle`](mod@settle): what an [`Outcome`](crate::outcome::Outcome) means for the message (pure).
 //! - [`batch`]: one received batch: parse, handle, settle, each message in its span.
 //! - [`worker`]: the embedded pull loop with graceful shutdown.
-//! - [`drain`]: run workers until their queues are empty (`exsync sync --once`).
+//! - [`drain`](mod@drain): run workers until their queues are empty (`exsync sync --once`).
 
 pub mod batch;
 pub mod drain;

@@ -56,7 +56,7 @@ impl DeadLetters for SqliteQueue {
         let name = queue.as_str();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut select = conn.prepare_cached(
                     "SELECT id, queue, body, reason, receive_count, dead_lettered_at
                      FROM dead_letters WHERE queue = ?1 ORDER BY id LIMIT ?2",

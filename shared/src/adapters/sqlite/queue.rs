@@ -173,16 +173,28 @@ impl JobSource for SqliteQueue {
     }
 
     async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        let (id, count) = parse_receipt(delivery.queue, &delivery.receipt)?;
+        self.ack_all(std::slice::from_ref(delivery)).await
+    }
+
+    async fn ack_all(&self, deliveries: &[Delivery]) -> Result<(), QueueError> {
+        let Some(first) = deliveries.first() else {
+            return Ok(());
+        };
+        let receipts = deliveries
+            .iter()
+            .map(|d| parse_receipt(d.queue, &d.receipt))
+            .collect::<Result<Vec<_>, _>>()?;
         self.db
             .call(move |conn| {
                 let mut delete =
                     conn.prepare_cached("DELETE FROM jobs WHERE id = ?1 AND receive_count = ?2")?;
-                delete.execute([id, count])?;
+                for (id, count) in &receipts {
+                    delete.execute([id, count])?;
+                }
                 Ok(())
             })
             .await
-            .map_err(|e| e.on_queue(delivery.queue.as_str()))
+            .map_err(|e| e.on_queue(first.queue.as_str()))
     }
 
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
@@ -214,7 +226,7 @@ impl JobSource for SqliteQueue {
         notified.as_mut().enable();
         let next = self
             .db
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut first =
                     conn.prepare_cached("SELECT MIN(visible_at) FROM jobs WHERE queue = ?1")?;
                 Ok(first.query_row([name], |r| r.get::<_, Option<i64>>(0)).optional()?.flatten())
@@ -243,7 +255,7 @@ impl QueueDepths for SqliteQueue {
     async fn depth(&self, queue: QueueName) -> Result<QueueDepth, QueueError> {
         let name = queue.as_str();
         self.db
-            .call(move |conn| {
+            .read(move |conn| {
                 let now = now_ms();
                 let mut count = conn.prepare_cached(
                     "SELECT COALESCE(SUM(visible_at <= ?2), 0),

@@ -167,6 +167,7 @@ macro_rules! queue_contract {
             queues_are_separate,
             every_job_enqueued_is_received,
             acking_twice_is_harmless,
+            ack_all_removes_every_message_it_names,
             depth_counts_ready_in_flight_delayed_and_dead_jobs,
         );
     };

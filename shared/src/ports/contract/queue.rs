@@ -197,6 +197,18 @@ pub async fn acking_twice_is_harmless(twin: QueueTwin) {
     twin.source.ack(&got[0]).await.expect("ack again");
 }
 
+/// `ack_all` removes every message it names, in one call.
+pub async fn ack_all_removes_every_message_it_names(twin: QueueTwin) {
+    let jobs: Vec<_> = (0..10).map(|i| sync_job(&format!("all-{i}"))).collect();
+    twin.queue.enqueue(Q, &jobs, Duration::ZERO).await.expect("enqueue");
+    let got = receive_n(&twin, Q, 10, LEASE).await;
+    assert_eq!(got.len(), 10);
+    twin.source.ack_all(&got).await.expect("ack all");
+    twin.source.ack_all(&[]).await.expect("nothing to ack");
+    tokio::time::sleep(LEASE + Duration::from_millis(500)).await;
+    assert!(twin.source.receive(Q, 10, LEASE).await.expect("receive").is_empty(), "all gone");
+}
+
 /// The depth tells ready, leased, delayed and dead-lettered jobs apart.
 pub async fn depth_counts_ready_in_flight_delayed_and_dead_jobs(twin: QueueTwin) {
     let now = [sync_job("depth-1"), sync_job("depth-2"), sync_job("depth-3")];

@@ -20,7 +20,7 @@ impl CursorStore for SqliteStore {
         let mailbox = mailbox.clone();
         Ok(self
             .db
-            .call(move |conn| {
+            .read(move |conn| {
                 let found = conn
                     .prepare_cached(
                         "SELECT kind, link FROM cursors WHERE mailbox = ?1 AND folder = ?2",

@@ -20,7 +20,7 @@ impl DedupeStore for SqliteStore {
         let message_id = message_id.clone();
         Ok(self
             .db
-            .call(move |conn| {
+            .read(move |conn| {
                 let found: Option<String> = conn
                     .prepare_cached("SELECT activity FROM activities WHERE message_id = ?1")?
                     .query_row([message_id.as_str()], |r| r.get(0))

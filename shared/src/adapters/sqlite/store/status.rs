@@ -85,13 +85,13 @@ impl StatusStore for SqliteStore {
 
     async fn status(&self, mailbox: &MailboxAddress) -> Result<Option<MailboxStatus>, StoreError> {
         let mailbox = mailbox.clone();
-        Ok(self.db.call(move |conn| read(conn, &mailbox)).await?)
+        Ok(self.db.read(move |conn| read(conn, &mailbox)).await?)
     }
 
     async fn statuses(&self) -> Result<Vec<MailboxStatus>, StoreError> {
         Ok(self
             .db
-            .call(|conn| {
+            .read(|conn| {
                 let sql = format!("SELECT {COLUMNS} FROM mailbox_status ORDER BY mailbox");
                 let mut select = conn.prepare_cached(&sql)?;
                 let rows = select.query_map([], raw)?.collect::<Result<Vec<_>, _>>()?;

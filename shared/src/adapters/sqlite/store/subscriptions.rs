@@ -67,7 +67,7 @@ impl SubscriptionStore for SqliteStore {
         let id = id.clone();
         Ok(self
             .db
-            .call(move |conn| {
+            .read(move |conn| {
                 let sql = format!("SELECT {COLUMNS} FROM subscriptions WHERE id = ?1");
                 let found = conn.prepare_cached(&sql)?.query_row([id.as_str()], raw).optional()?;
                 found.map(record).transpose()
@@ -82,7 +82,7 @@ impl SubscriptionStore for SqliteStore {
         let mailbox = mailbox.clone();
         Ok(self
             .db
-            .call(move |conn| {
+            .read(move |conn| {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM subscriptions WHERE mailbox = ?1 ORDER BY folder, id"
                 );

@@ -120,6 +120,24 @@ async fn a_failed_request_rolls_back_alone_when_committed_in_a_group() {
 }
 
 #[tokio::test]
+async fn a_panicking_statement_fails_its_caller_and_the_writer_lives_on() {
+    let (db, _dir) = fresh();
+    let panicked = db
+        .call(|conn| -> Result<(), DbError> {
+            conn.execute("INSERT INTO activities VALUES ('<panic>', 'x', 0)", [])?;
+            panic!("a bug in a statement")
+        })
+        .await
+        .unwrap_err();
+    assert!(panicked.message.contains("panicked"), "{panicked}");
+    let count: i64 = db
+        .call(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM activities", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "its write was rolled back, and the writer still answers");
+}
+
+#[tokio::test]
 async fn everything_written_survives_closing_and_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("durable.db");
@@ -169,7 +187,8 @@ fn the_store_never_prints_a_client_state() {
 }
 
 #[test]
-fn an_unwritable_path_names_the_file() {
+fn a_missing_folder_is_named_with_what_to_do() {
     let error = Database::open(std::path::Path::new("/nonexistent-dir/x/state.db")).unwrap_err();
     assert!(error.message.contains("/nonexistent-dir/x/state.db"), "{error}");
+    assert!(error.message.contains("the folder /nonexistent-dir/x does not exist"), "{error}");
 }
