@@ -2,9 +2,11 @@
 //! function): one token per (credential, resource), refreshed before it expires, one request
 //! in flight per pair, failures remembered only briefly.
 //!
-//! When to refresh follows MSAL (reference B3): at half the lifetime for tokens of two hours
-//! or more, else five minutes before expiry (half the lifetime for tokens shorter than ten
-//! minutes). A failed refresh keeps serving the old token while it is still valid.
+//! A token is refreshed five minutes before it expires, as MSAL treats it as expired then
+//! (reference B3), or at half its life when it lives less than ten minutes. MSAL's earlier
+//! refresh of long-lived tokens (`refresh_in`, half-life from two hours) is not copied:
+//! azure_identity drops `refresh_in` and would answer an early refresh from its own cache.
+//! A failed refresh keeps serving the old token while it is still valid.
 
 use std::{
     collections::HashMap,
@@ -80,12 +82,7 @@ impl CachingTokens {
 
 /// When a token fetched at `now` should be replaced.
 pub fn refresh_at(now: OffsetDateTime, expires_at: OffsetDateTime) -> OffsetDateTime {
-    let lifetime = expires_at - now;
-    if lifetime >= time::Duration::hours(2) {
-        now + lifetime / 2
-    } else {
-        expires_at - EXPIRY_BUFFER.min(lifetime / 2)
-    }
+    expires_at - EXPIRY_BUFFER.min((expires_at - now) / 2)
 }
 
 #[async_trait]

@@ -65,12 +65,12 @@ fn refused() -> TokenError {
 }
 
 #[test]
-fn refresh_follows_msal_five_minutes_early_or_at_half_life() {
+fn refresh_is_five_minutes_early_or_at_half_life_for_short_tokens() {
     let now = datetime!(2026-05-01 12:00 UTC);
     let m = time::Duration::minutes;
     assert_eq!(refresh_at(now, now + m(75)), now + m(70));
     assert_eq!(refresh_at(now, now + m(6)), now + m(3));
-    assert_eq!(refresh_at(now, now + time::Duration::hours(24)), now + time::Duration::hours(12));
+    assert_eq!(refresh_at(now, now + time::Duration::hours(24)), now + m(24 * 60 - 5));
 }
 
 #[tokio::test]

@@ -67,6 +67,11 @@ impl CredentialFactory {
         Self { authority_host, transport: EntraTransport::new(http), clock }
     }
 
+    /// Gives each token request `timeout` (see [`super::transport::TOKEN_REQUEST_TIMEOUT`]).
+    pub fn with_request_timeout(self, timeout: std::time::Duration) -> Self {
+        Self { transport: self.transport.with_timeout(timeout), ..self }
+    }
+
     /// The token endpoint of `tenant`, as azure_identity computes it (and as the `aud` of a
     /// client assertion must name it).
     pub fn token_endpoint(&self, tenant: &TenantId) -> String {

@@ -1,6 +1,13 @@
 use super::*;
-use crate::{entra::transport::raw, secret::SecretRef};
+use crate::{
+    config::Credential,
+    domain::{ClientId, TenantId},
+    entra::{advice::Subject, transport::raw},
+    ports::{CredentialKey, Resource, TokenError},
+    secret::SecretRef,
+};
 use azure_core::error::Error;
+use url::Url;
 
 const TENANT: &str = "11111111-1111-1111-1111-111111111111";
 const APP: &str = "22222222-2222-2222-2222-222222222222";

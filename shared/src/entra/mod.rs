@@ -7,8 +7,10 @@
 //! - [`credential`]: azure_identity credentials on the configured authority host.
 //! - [`assertion`]: the certificate credential's signed client assertion.
 //! - [`transport`]: azure_identity's transport over exsync's HTTP client.
-//! - [`error`]: Entra's refusals read and explained ([`EntraFailure`]).
+//! - [`error`]: Entra's answers and transport failures read from azure_core ([`EntraFailure`]).
+//! - [`advice`]: each failure as a [`crate::ports::TokenError`]: retryable or what to do.
 
+pub mod advice;
 pub mod assertion;
 pub mod cache;
 pub mod credential;

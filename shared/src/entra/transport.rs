@@ -1,11 +1,12 @@
 //! azure_identity's transport: exsync's reqwest client with a deadline per token request, and
-//! error answers that are not JSON kept as HTTP errors.
+//! every error answer handed back as an HTTP error with its raw response.
 //!
-//! azure_identity parses every non-2xx body as Entra's JSON error; a throttled token endpoint
-//! may answer `429 Too Many Requests` in plain text (reference B1, MSAL.NET issue #2855),
-//! which would surface as a JSON parse error without its status or `Retry-After`. Here such an
-//! answer becomes `ErrorKind::HttpResponse` with the raw response, so [`super::error`] can
-//! classify it.
+//! azure_identity 1.0 parses an error body into a struct that borrows `error_description` as
+//! `&str`; serde_json cannot borrow a string with escapes, and every real Entra description has
+//! them (`...\r\nTrace ID: ...`, reference B1). The parse fails and the error loses its status,
+//! its code and `Retry-After`. A throttled endpoint may also answer in plain text (reference
+//! B1, MSAL.NET issue #2855). So any non-2xx answer becomes `ErrorKind::HttpResponse` here,
+//! before azure_identity reads it, and [`super::error`] reads the body itself.
 
 use std::time::Duration;
 
@@ -35,6 +36,11 @@ impl EntraTransport {
     pub fn new(http: reqwest::Client) -> Self {
         Self { http, timeout: TOKEN_REQUEST_TIMEOUT }
     }
+
+    /// Gives each token request `timeout` instead of [`TOKEN_REQUEST_TIMEOUT`].
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        Self { timeout, ..self }
+    }
 }
 
 #[async_trait]
@@ -48,17 +54,9 @@ impl HttpClient for EntraTransport {
         }
         let status = response.status();
         let raw = response.try_into_raw_response().await?;
-        let is_json = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
-            raw.body().as_ref(),
-        )
-        .is_ok();
-        if is_json {
-            let (status, headers, body) = raw.deconstruct();
-            return Ok(AsyncRawResponse::from_bytes(status, headers, Vec::from(body.as_ref())));
-        }
         Err(Error::new(
             ErrorKind::HttpResponse { status, error_code: None, raw_response: Some(Box::new(raw)) },
-            format!("the token endpoint answered HTTP {} without a JSON body", u16::from(status)),
+            format!("the token endpoint answered HTTP {}", u16::from(status)),
         ))
     }
 }
