@@ -10,8 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
-    MessageSystemAttributeName, QueueAttributeName,
+    ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
 };
 use time::OffsetDateTime;
 
@@ -82,25 +81,8 @@ impl SqsQueue {
     /// Deletes dead letters; returns how many went.
     async fn delete_dead(&self, queue: QueueName, gone: &[Received]) -> Result<u64, QueueError> {
         let url = &self.urls(queue)?.dead_letter_url;
-        let mut deleted = 0;
-        for chunk in gone.chunks(10) {
-            let entries = chunk.iter().enumerate().map(|(i, m)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(&m.receipt)
-                    .build()
-                    .expect("id and receipt are set")
-            });
-            let answer = self
-                .client
-                .delete_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries.collect()))
-                .send()
-                .await
-                .map_err(|e| queue_error(queue, classify("DeleteMessageBatch", &e)))?;
-            deleted += answer.successful().len() as u64;
-        }
+        let receipts: Vec<&str> = gone.iter().map(|m| m.receipt.as_str()).collect();
+        let (deleted, _) = self.delete_batch(queue, url, &receipts).await?;
         Ok(deleted)
     }
 

@@ -44,6 +44,7 @@
 
 mod attributes;
 mod dead_letters;
+mod delete;
 mod depth;
 mod receive;
 mod send;

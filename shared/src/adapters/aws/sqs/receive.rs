@@ -198,6 +198,30 @@ impl JobSource for SqsQueue {
         self.delete(delivery.queue, url, &delivery.receipt).await
     }
 
+    async fn ack_all(&self, deliveries: &[Delivery]) -> Result<(), QueueError> {
+        for queue in QueueName::ALL {
+            let receipts: Vec<&str> = deliveries
+                .iter()
+                .filter(|d| d.queue == queue)
+                .map(|d| d.receipt.as_str())
+                .collect();
+            if receipts.is_empty() {
+                continue;
+            }
+            let url = &self.urls(queue)?.url;
+            let (deleted, failure) = self.delete_batch(queue, url, &receipts).await?;
+            if let Some(why) = failure {
+                let message = format!(
+                    "SQS deleted {deleted} of {} acked messages ({why}); the rest come back when \
+                     their lease ends",
+                    receipts.len()
+                );
+                return Err(QueueError { queue: queue.as_str(), message, retryable: true });
+            }
+        }
+        Ok(())
+    }
+
     #[instrument(skip_all, fields(queue = delivery.queue.as_str()))]
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
         let queue = delivery.queue;
