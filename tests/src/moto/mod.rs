@@ -7,9 +7,12 @@
 //! by naming their queues, tables and secrets with [`Moto::unique`], so they can run in
 //! parallel. A server of its own ([`Moto::start`]) can be [`reset`](Moto::reset).
 //!
-//! The server runs under a small shell that kills it when the test process goes away (its
-//! stdin, a pipe from the test, closes), so no server outlives its tests, not even the shared
-//! one, which is never dropped.
+//! The server is moto's own WSGI app, run by the Python of `moto_server` with one change
+//! (`serve.py`): DynamoDB requests are served one at a time, because moto's DynamoDB takes no
+//! lock and two racing conditional writes could both succeed there, never on DynamoDB. It runs
+//! under a small shell that kills it when the test process goes away (its stdin, a pipe from
+//! the test, closes), so no server outlives its tests, not even the shared one, which is never
+//! dropped.
 
 mod provision;
 
@@ -65,7 +68,7 @@ impl Moto {
     ///
     /// If moto is not installed (run `scripts/test`), or it does not come up.
     pub fn start() -> Moto {
-        let server = server_path();
+        let python = interpreter_of(&server_path());
         let mut last = String::new();
         // A free port can be taken between finding and binding it: try a few.
         for _ in 0..3 {
@@ -74,10 +77,11 @@ impl Moto {
                 std::env::temp_dir().join(format!("exsync-moto-{}-{port}.log", std::process::id()));
             let mut shell = Command::new("sh")
                 .arg("-c")
-                .arg(r#""$0" -H 127.0.0.1 -p "$1" </dev/null >"$2" 2>&1 & m=$!; cat >/dev/null; kill $m; wait $m"#)
-                .arg(&server)
+                .arg(r#""$0" -c "$3" "$1" </dev/null >"$2" 2>&1 & m=$!; cat >/dev/null; kill $m; wait $m"#)
+                .arg(&python)
                 .arg(port.to_string())
                 .arg(&log)
+                .arg(SERVE)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -168,6 +172,22 @@ fn server_path() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// moto's server with DynamoDB requests served one at a time (see the script).
+const SERVE: &str = include_str!("serve.py");
+
+/// The Python that runs `moto_server` (its `#!` line): moto is importable there.
+fn interpreter_of(server: &std::path::Path) -> PathBuf {
+    let script = std::fs::read_to_string(server).unwrap_or_default();
+    let shebang = script.lines().next().and_then(|l| l.strip_prefix("#!")).map(str::trim);
+    match shebang {
+        Some(python) if !python.is_empty() => PathBuf::from(python),
+        _ => panic!(
+            "{} is not a moto_server script (no #! line); run scripts/test",
+            server.display()
+        ),
+    }
 }
 
 fn free_port() -> u16 {

@@ -9,14 +9,14 @@ use exsync_shared::{
     domain::{Folder, InternetMessageId, MailboxAddress, SubscriptionId},
     ports::{DedupeStore, PassStore, StatusStore, SubscriptionRecord, SubscriptionStore},
     secret::Secret,
-    status::{Health, StatusEvent},
+    status::{Health, MailboxStatus, StatusEvent},
 };
 use exsync_sim::moto::Moto;
 use futures::future::join_all;
 use time::{OffsetDateTime, macros::datetime};
 use uuid::Uuid;
 
-use crate::common::{fresh_table, store_on};
+use crate::common::{fresh_store, fresh_table, store_on};
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
 
@@ -158,4 +158,27 @@ async fn a_subscription_moved_to_another_mailbox_leaves_the_old_one() {
     store.delete_subscription(&id).await.unwrap();
     assert!(store.subscriptions_of(&mailbox("second-owner")).await.unwrap().is_empty());
     assert_eq!(store.subscription(&id).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_updates_give_what_mailbox_status_apply_gives_for_the_same_events() {
+    let store = fresh_store().await;
+    let m = mailbox("parity");
+    let at = |s: i64| T0 + time::Duration::seconds(s);
+    let events = [
+        (StatusEvent::EmailWritten { created: false }, at(5)),
+        (StatusEvent::Failed { reason: "Graph 503".into(), retryable: true }, at(10)),
+        (StatusEvent::Failed { reason: "Graph 503 again".into(), retryable: true }, at(20)),
+        (StatusEvent::PassSucceeded { emails: 4 }, at(30)),
+        (StatusEvent::EmailWritten { created: true }, at(25)),
+        (StatusEvent::Throttled { until: at(90) }, at(40)),
+        (StatusEvent::PassSucceeded { emails: 1 }, at(35)),
+        (StatusEvent::Failed { reason: "AADSTS7000215".into(), retryable: false }, at(50)),
+    ];
+    let mut expected: Option<MailboxStatus> = None;
+    for (event, when) in events {
+        store.report(&m, event.clone(), when).await.unwrap();
+        expected.get_or_insert_with(|| MailboxStatus::new(m.clone(), when)).apply(event, when);
+        assert_eq!(store.status(&m).await.unwrap(), expected, "after an event at {when}");
+    }
 }

@@ -1,6 +1,6 @@
 //! The AWS twins of the ports (feature `aws`), for the Lambda functions.
 //!
-//! - [`env`]: configuration from the environment only, with errors naming the variable.
+//! - [`env`](mod@env): configuration from the environment only, with errors naming the variable.
 //! - [`sqs`]: [`SqsQueue`], the queue ports over SQS standard queues and their DLQs.
 //! - [`dynamo`]: [`DynamoStore`], every store port over one DynamoDB table.
 //! - [`secrets`]: [`SecretsManagerSecrets`], `aws-sm:` secret references.

@@ -40,6 +40,17 @@
 //! handler early and never uses up its receive count (which would move it to the dead-letter
 //! queue). See [`timer`]; the tests lower the cap to a second to see the hops.
 //!
+//! # What the template must give the queues
+//!
+//! - One dead-letter queue per queue, named by `EXSYNC_*_DLQ_URL` ([`env`](mod@super::env)), retention 14 days
+//!   (`MessageRetentionPeriod: 1209600`) so parked jobs wait for an admin.
+//! - A redrive policy whose `maxReceiveCount` is above the runtime's own limit
+//!   (`RetryPolicy::max_receives`, 5): the runtime dead-letters a job with its reason first;
+//!   SQS's redrive is the backstop for a job that kills its consumer every time (listed with
+//!   "SQS moved it here after N receives").
+//! - `MaximumMessageSize: 1048576` on the dead-letter queues: a body at the port's 256 KiB
+//!   limit plus its reason attribute must still fit.
+//!
 //! [`JobSource::wait_for`]: crate::ports::JobSource::wait_for
 
 mod attributes;
