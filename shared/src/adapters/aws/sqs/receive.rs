@@ -256,14 +256,15 @@ impl JobSource for SqsQueue {
     async fn wait_for(&self, queue: QueueName, timeout: Duration) {
         let has_kept =
             self.stash.lock().expect("stash lock").get(&queue).is_some_and(|k| !k.is_empty());
-        let Ok(urls) = self.urls(queue) else { return };
         if has_kept {
             return;
         }
-        if timeout < Duration::from_secs(1) {
-            tokio::time::sleep(timeout).await;
-            return;
-        }
+        // Without a URL (receive says why) or for less than a second (SQS waits whole
+        // seconds), just wait: the caller's loop must not spin.
+        let urls = match self.urls(queue) {
+            Ok(urls) if timeout >= Duration::from_secs(1) => urls,
+            _ => return tokio::time::sleep(timeout).await,
+        };
         let wait = timeout.as_secs().min(MAX_WAIT_SECONDS) as i32;
         let lease = whole_seconds(STASH_LEASE, MAX_LEASE_SECONDS);
         let leased_at = Instant::now();
