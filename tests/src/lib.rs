@@ -8,7 +8,6 @@
 //! - [`auth`]: the bearer-token checks every resource simulator shares.
 //! - [`clock`]: simulated time that tests can move forward.
 //! - [`faults`]: injected failures and concurrency accounting.
-//! - [`moto`]: moto in server mode, standing in for SQS, DynamoDB and Secrets Manager.
 //! - [`entra`]: the Entra ID token endpoint (client credentials) and its signing keys.
 //! - `graph`, `dataverse`: one module per simulated service, each an axum app over
 //!   shared state with a Rust handle to seed data, inject faults and inspect what happened.
@@ -19,6 +18,5 @@ pub mod clock;
 pub mod entra;
 pub mod faults;
 pub mod jwt;
-pub mod moto;
 pub mod server;
 pub mod tls;

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::moto::Moto;
 use exsync_shared::{
     adapters::aws::{
         DynamoStore, SqsQueue,
@@ -10,7 +11,6 @@ use exsync_shared::{
     jobs::QueueName,
     ports::Clock,
 };
-use exsync_sim::moto::Moto;
 use time::OffsetDateTime;
 
 /// A new table of the shared server; returns its name.

@@ -5,13 +5,13 @@
 
 use std::{process::Command, time::Duration};
 
+use crate::moto::{Moto, REGION};
 use exsync_shared::{
     adapters::aws::{DynamoStore, LambdaTokens, SqsQueue, env},
     domain::{Folder, MailboxAddress},
     jobs::{Envelope, Job, QueueName, Trigger},
     ports::{CursorStore, DeltaCursor, JobQueue, JobSource},
 };
-use exsync_sim::moto::{Moto, REGION};
 
 use crate::common::{MAX_RECEIVE_COUNT, fresh_queue_map, fresh_table};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use exsync_sim::moto::Moto;
+use crate::moto::Moto;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_of_its_own_resets_to_nothing_and_stops_when_dropped() {

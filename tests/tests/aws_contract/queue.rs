@@ -19,7 +19,9 @@ use exsync_shared::{
     jobs::{Envelope, Job, QueueName, Trigger},
     ports::{DeadLetters, JobQueue, JobSource, QueueDepths},
 };
-use exsync_sim::{moto::Moto, server::RunningServer};
+use exsync_sim::server::RunningServer;
+
+use crate::moto::Moto;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 

@@ -2,12 +2,12 @@
 
 use std::{sync::Arc, time::Duration};
 
+use crate::moto::Moto;
 use exsync_shared::{
     adapters::aws::SecretsManagerSecrets,
     ports::Secrets,
     secret::{SecretError, SecretRef},
 };
-use exsync_sim::moto::Moto;
 
 use crate::common::ManualClock;
 

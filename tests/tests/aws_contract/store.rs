@@ -3,6 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use crate::moto::Moto;
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use exsync_shared::{
     adapters::aws::{DynamoStore, dynamo::TTL_ATTRIBUTE},
@@ -11,7 +12,6 @@ use exsync_shared::{
     secret::Secret,
     status::{Health, MailboxStatus, StatusEvent},
 };
-use exsync_sim::moto::Moto;
 use futures::future::join_all;
 use time::{OffsetDateTime, macros::datetime};
 use uuid::Uuid;
@@ -97,6 +97,7 @@ async fn a_pass_mark_may_expire_by_ttl_once_stale_and_staleness_never_waits_for_
     let ttl = ttl.time_to_live_description.unwrap();
     assert_eq!(ttl.time_to_live_status, Some(TimeToLiveStatus::Enabled));
     assert_eq!(ttl.attribute_name.as_deref(), Some(TTL_ATTRIBUTE));
+    assert_eq!(crate::moto::TTL_ATTRIBUTE, TTL_ATTRIBUTE, "the table is made as the adapter needs");
     // The mark is still there (TTL deletes lazily, if ever), yet it no longer coalesces.
     let later = T0 + stale_after;
     assert!(store.request_pass(&m, Folder::SentItems, later, stale_after).await.unwrap());

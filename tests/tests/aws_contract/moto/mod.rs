@@ -16,7 +16,7 @@
 
 mod provision;
 
-pub use provision::{QueuePair, TTL_ATTRIBUTE};
+pub use provision::TTL_ATTRIBUTE;
 
 use std::{
     io::{Read, Write},
