@@ -57,6 +57,18 @@ fn function_failure(function: &str, kind: &str, payload: &[u8]) -> String {
     format!("the tokens function {function} failed ({kind}): {detail}")
 }
 
+/// What to say about an answer that does not parse: where, never serde's text, which can
+/// quote the answer, and the answer may hold a token.
+fn unreadable(function: &str, error: &serde_json::Error) -> String {
+    format!(
+        "the tokens function {function} answered in a form this exsync cannot read ({:?} error \
+         at line {}, column {}); a deployment may be under way",
+        error.classify(),
+        error.line(),
+        error.column()
+    )
+}
+
 #[async_trait]
 impl Tokens for LambdaTokens {
     #[instrument(skip_all, fields(credential = %key, ?resource))]
@@ -87,17 +99,8 @@ impl Tokens for LambdaTokens {
             let message = function_failure(&self.function, kind, payload);
             return Err(TokenError::transient(key, None, message));
         }
-        let response: TokenResponse = serde_json::from_slice(payload).map_err(|e| {
-            TokenError::transient(
-                key,
-                None,
-                format!(
-                    "the tokens function {} answered in a form this exsync cannot read ({e}); a \
-                     deployment may be under way",
-                    self.function
-                ),
-            )
-        })?;
+        let response: TokenResponse = serde_json::from_slice(payload)
+            .map_err(|e| TokenError::transient(key, None, unreadable(&self.function, &e)))?;
         response.into_result(key)
     }
 }
@@ -115,5 +118,15 @@ mod tests {
              Error: Runtime exited"
         );
         assert!(function_failure("f", "Unhandled", b"garbage").ends_with("no details"));
+    }
+
+    #[test]
+    fn an_unreadable_answer_is_explained_without_quoting_it() {
+        let answer = br#""eyJ0.a-bare-token-where-an-answer-belongs""#;
+        let error = serde_json::from_slice::<TokenResponse>(answer).unwrap_err();
+        assert!(error.to_string().contains("a-bare-token"), "serde would have quoted it");
+        let message = unreadable("exsync-tokens", &error);
+        assert!(!message.contains("a-bare-token"), "{message}");
+        assert!(message.starts_with("the tokens function exsync-tokens answered in a form"));
     }
 }
