@@ -23,7 +23,9 @@
 //! - [`embedded`]: exsync in one process over SQLite: `serve` and `sync --once`.
 //! - [`telemetry`]: logs, JSON on Lambda, text at a terminal.
 //! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
-//! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default).
+//! - [`tokens_api`]: what the `tokens` function is asked and answers (Lambda payloads).
+//! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default;
+//!   `adapters::aws`, feature `aws`: SQS, DynamoDB, Secrets Manager, the `tokens` function).
 
 pub mod adapters;
 pub mod config;
@@ -44,3 +46,4 @@ pub mod runtime;
 pub mod secret;
 pub mod status;
 pub mod telemetry;
+pub mod tokens_api;
