@@ -17,6 +17,7 @@
 //! - [`dataverse`]: the Dataverse Web API: client, queries, `$batch`, errors, party lookup.
 //! - [`mapping`]: Graph's shapes to exsync's (`message`), and as Dataverse stores them
 //!   (`email`).
+//! - [`tracking`]: the tracking rule (server-side sync's "Track email messages").
 //! - [`handlers`]: the functions' work over ports: the folder pass (`sync`), subscription
 //!   upkeep and lifecycle events (`subscribe`), `write`.
 //! - [`listener`]: serving an HTTP app, plain or TLS, with a graceful stop.
@@ -47,3 +48,4 @@ pub mod secret;
 pub mod status;
 pub mod telemetry;
 pub mod tokens_api;
+pub mod tracking;

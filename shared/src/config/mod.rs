@@ -4,6 +4,7 @@
 //! validated types, naming the key of every problem (`mailboxes[2].profile: no profile named
 //! "contoso"`). Secrets stay references here; they are read where tokens are made.
 
+mod notifications;
 mod raw;
 
 use std::{
@@ -15,9 +16,12 @@ use std::{
 use time::OffsetDateTime;
 use url::Url;
 
+pub use notifications::{EncryptionCertificateRef, RichConfig};
+
 use crate::{
     domain::{ClientId, MailboxAddress, ProfileName, TenantId},
     secret::SecretRef,
+    tracking::{TrackFilter, TrackingRule},
 };
 
 /// Default path of the configuration file.
@@ -86,6 +90,10 @@ pub struct Profile {
     pub process_emails_from: Option<OffsetDateTime>,
     /// Graph requests in flight at once across all the profile's mailboxes.
     pub max_concurrent_connections: u16,
+    /// Which mail its mailboxes track (`track`, `track_sent_items`), unless a mailbox says.
+    pub tracking: TrackingRule,
+    /// Rich notifications (`rich_notifications`), with the encryption certificates.
+    pub rich: Option<RichConfig>,
 }
 
 /// A synced mailbox.
@@ -102,6 +110,10 @@ pub struct Mailbox {
     /// A mailbox's own app credential ("credentials specified by a user or queue"), used instead
     /// of the profile's; same tenant.
     pub credential: Option<MailboxCredential>,
+    /// Overrides the profile's tracking filter (`track`).
+    pub track: Option<TrackFilter>,
+    /// Overrides the profile's Sent Items switch (`track_sent_items`).
+    pub track_sent_items: Option<bool>,
 }
 
 /// An app credential of one mailbox.

@@ -8,11 +8,12 @@ use url::Url;
 
 use super::{
     Cloud, Config, Credential, DataverseTarget, ListenerTls, MAX_SUBSCRIPTION_LIFETIME, Mailbox,
-    MailboxCredential, Profile, Runtime, StateLocation,
+    MailboxCredential, Profile, Runtime, StateLocation, notifications,
 };
 use crate::{
     domain::{ClientId, MailboxAddress, ProfileName, TenantId},
     secret::SecretRef,
+    tracking::TrackingRule,
 };
 
 type Fail = (String, String);
@@ -59,6 +60,13 @@ struct RawProfile {
     certificate: Option<String>,
     process_emails_from: Option<String>,
     max_concurrent_connections: Option<i64>,
+    track: Option<String>,
+    track_sent_items: Option<bool>,
+    rich_notifications: Option<bool>,
+    encryption_certificate: Option<String>,
+    encryption_certificate_id: Option<String>,
+    previous_encryption_certificate: Option<String>,
+    previous_encryption_certificate_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +79,8 @@ struct RawMailbox {
     client_id: Option<String>,
     client_secret: Option<String>,
     certificate: Option<String>,
+    track: Option<String>,
+    track_sent_items: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,6 +165,21 @@ fn convert(raw: RawConfig, base: &Path) -> Result<Config, Fail> {
                 .ok_or_else(|| missing_credential(&at))?,
             process_emails_from: date(&format!("{at}.process_emails_from"), p.process_emails_from)?,
             max_concurrent_connections: connections as u16,
+            tracking: TrackingRule {
+                filter: notifications::track_filter(&at, p.track)?.unwrap_or_default(),
+                sent_items: p.track_sent_items.unwrap_or(true),
+            },
+            rich: notifications::rich(
+                &at,
+                notifications::RawRich {
+                    rich_notifications: p.rich_notifications,
+                    encryption_certificate: p.encryption_certificate,
+                    encryption_certificate_id: p.encryption_certificate_id,
+                    previous_encryption_certificate: p.previous_encryption_certificate,
+                    previous_encryption_certificate_id: p.previous_encryption_certificate_id,
+                },
+                base,
+            )?,
             name,
         });
     }
@@ -195,6 +220,8 @@ fn convert(raw: RawConfig, base: &Path) -> Result<Config, Fail> {
                 m.process_email_received_after,
             )?,
             incoming: m.incoming.unwrap_or(true),
+            track: notifications::track_filter(&at, m.track)?,
+            track_sent_items: m.track_sent_items,
             address,
             profile,
             credential,

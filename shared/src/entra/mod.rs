@@ -7,6 +7,7 @@
 //! - [`credential`]: azure_identity credentials on the configured authority host.
 //! - [`assertion`]: the certificate credential's signed client assertion.
 //! - [`transport`]: azure_identity's transport over exsync's HTTP client.
+//! - [`jwks`]: the identity platform's signing keys, for rich notifications' validation tokens.
 //! - [`error`]: Entra's answers and transport failures read from azure_core ([`EntraFailure`]).
 //! - [`advice`]: each failure as a [`crate::ports::TokenError`]: retryable or what to do.
 
@@ -15,6 +16,7 @@ pub mod assertion;
 pub mod cache;
 pub mod credential;
 pub mod error;
+pub mod jwks;
 pub mod service;
 pub mod transport;
 

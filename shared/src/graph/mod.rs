@@ -15,6 +15,7 @@ mod messages;
 pub mod model;
 mod notification;
 mod retry;
+pub mod rich;
 mod subscriptions;
 
 pub use access::{MailboxAccess, folder_resource};
