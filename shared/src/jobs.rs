@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::{
     domain::{Folder, MailboxAddress, SubscriptionId},
     model::EmailRecord,
+    tracking::{Screening, TrackIf},
 };
 
 /// The queues that connect the functions.
@@ -14,7 +15,8 @@ use crate::{
 pub enum QueueName {
     /// Folder passes for `sync` (from notifications, polls and sweeps).
     Changes,
-    /// Emails for `write` to put in Dataverse.
+    /// Emails for `write` to put in Dataverse, and rich notifications to screen against
+    /// Dataverse before their folder is read (both need Dataverse, not Graph).
     Writes,
     /// Subscription upkeep and lifecycle events for `subscribe`.
     Subscriptions,
@@ -80,6 +82,20 @@ pub enum Job {
         mailbox: MailboxAddress,
         /// The email.
         email: Box<EmailRecord>,
+        /// The tracking condition left for `write` to decide with its Dataverse lookups;
+        /// none: tracked (absent in jobs of earlier versions, which tracked everything).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        track_if: Option<TrackIf>,
+    },
+    /// Decide with Dataverse whether a message a rich notification announced is tracked, and
+    /// only then ask for its folder's pass: untracked mail costs no Graph read.
+    Screen {
+        /// The mailbox.
+        mailbox: MailboxAddress,
+        /// The folder the notification's subscription covers.
+        folder: Folder,
+        /// What the notification told, and the condition to decide.
+        screening: Box<Screening>,
     },
     /// Make sure a mailbox's subscriptions exist and are fresh.
     EnsureSubscriptions {
@@ -100,7 +116,7 @@ impl Job {
     pub fn queue(&self) -> QueueName {
         match self {
             Job::SyncFolder { .. } => QueueName::Changes,
-            Job::WriteEmail { .. } => QueueName::Writes,
+            Job::WriteEmail { .. } | Job::Screen { .. } => QueueName::Writes,
             Job::EnsureSubscriptions { .. } | Job::Lifecycle { .. } => QueueName::Subscriptions,
         }
     }
@@ -110,6 +126,7 @@ impl Job {
         match self {
             Job::SyncFolder { mailbox, .. }
             | Job::WriteEmail { mailbox, .. }
+            | Job::Screen { mailbox, .. }
             | Job::EnsureSubscriptions { mailbox } => Some(mailbox),
             Job::Lifecycle { .. } => None,
         }
@@ -192,6 +209,33 @@ mod tests {
         );
         assert_eq!(Envelope::from_body(&body).unwrap(), envelope);
         assert_eq!(envelope.job().queue(), QueueName::Changes);
+    }
+
+    #[test]
+    fn a_write_job_of_an_earlier_version_is_tracked_and_conditions_travel() {
+        let email = r#"{"graph_id":"AAMk1","folder":"inbox","internet_message_id":null,"subject":"","body_html":"","from":null,"to":[],"cc":[],"bcc":[],"received_at":"2026-01-01T00:00:00Z"}"#;
+        let old = format!(
+            r#"{{"v":"1","id":"00000000-0000-0000-0000-000000000000","attempt":0,"job":{{"type":"write_email","mailbox":"a@b.example","email":{email}}}}}"#
+        );
+        let Job::WriteEmail { track_if, .. } = Envelope::from_body(&old).unwrap().job().clone()
+        else {
+            panic!("a write job");
+        };
+        assert_eq!(track_if, None);
+        let screen = Envelope::new(Job::Screen {
+            mailbox: MailboxAddress::parse("a@b.example").unwrap(),
+            folder: Folder::Inbox,
+            screening: Box::new(Screening {
+                track_if: TrackIf::FromCrmRecord,
+                sender: Some("x@y.example".into()),
+                recipients: vec![],
+                in_reply_to: None,
+            }),
+        });
+        let body = screen.to_body();
+        assert!(body.contains(r#""track_if":"from_crm_record""#), "{body}");
+        assert_eq!(Envelope::from_body(&body).unwrap(), screen);
+        assert_eq!(screen.job().queue(), QueueName::Writes);
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct MailboxStatus {
     pub emails_written: u64,
     /// Emails it saw that another mailbox's copy had already written.
     pub emails_duplicate: u64,
+    /// Emails its tracking rule left out (`track`, `track_sent_items`): never written.
+    #[serde(default)]
+    pub emails_skipped: u64,
     /// When this record last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
@@ -67,6 +70,11 @@ pub enum StatusEvent {
     /// a follow-up job (health: catching up).
     CatchingUp {
         /// Messages handed to `write` so far.
+        emails: u64,
+    },
+    /// The tracking rule left out `emails` of this mailbox's emails (health unchanged).
+    EmailsSkipped {
+        /// How many.
         emails: u64,
     },
     /// An email of this mailbox was written (`created`) or was already there (`!created`).
@@ -99,6 +107,7 @@ impl MailboxStatus {
             emails_seen: 0,
             emails_written: 0,
             emails_duplicate: 0,
+            emails_skipped: 0,
             updated_at: at,
         }
     }
@@ -134,6 +143,9 @@ impl MailboxStatus {
             }
             StatusEvent::EmailWritten { created: false } => {
                 self.emails_duplicate = self.emails_duplicate.saturating_add(1);
+            }
+            StatusEvent::EmailsSkipped { emails } => {
+                self.emails_skipped = self.emails_skipped.saturating_add(emails);
             }
             StatusEvent::Throttled { until } => {
                 if !disabled {
@@ -177,6 +189,8 @@ mod tests {
         status.apply(StatusEvent::EmailWritten { created: false }, t0);
         assert_eq!(status.updated_at, t0 + time::Duration::SECOND);
         assert_eq!(status.emails_duplicate, 1);
+        status.apply(StatusEvent::EmailsSkipped { emails: 2 }, t0);
+        assert_eq!((status.emails_skipped, status.health), (2, Health::Healthy));
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub async fn print(exsync: &Embedded) -> anyhow::Result<ExitCode> {
         .unwrap_or(7)
         .max(7);
     println!(
-        "{:width$}  {:11}  {:>8}  {:>8}  {:>9}  {:20}  reason",
-        "MAILBOX", "HEALTH", "SEEN", "WRITTEN", "DUPLICATE", "LAST SUCCESS"
+        "{:width$}  {:11}  {:>8}  {:>8}  {:>9}  {:>8}  {:20}  reason",
+        "MAILBOX", "HEALTH", "SEEN", "WRITTEN", "DUPLICATE", "SKIPPED", "LAST SUCCESS"
     );
     let mut failing = false;
     for mailbox in &exsync.config().mailboxes {
@@ -40,11 +40,12 @@ pub async fn print(exsync: &Embedded) -> anyhow::Result<ExitCode> {
             .and_then(|t| t.format(&Rfc3339).ok())
             .unwrap_or_else(|| "never".into());
         println!(
-            "{:width$}  {health:11}  {:>8}  {:>8}  {:>9}  {last:20}  {reason}",
+            "{:width$}  {health:11}  {:>8}  {:>8}  {:>9}  {:>8}  {last:20}  {reason}",
             mailbox.address.as_str(),
             counter(|s| s.emails_seen),
             counter(|s| s.emails_written),
             counter(|s| s.emails_duplicate),
+            counter(|s| s.emails_skipped),
         );
     }
     println!();

@@ -16,14 +16,18 @@ use crate::{
     adapters::sqlite::{Database, SqliteQueue, SqliteStore},
     config::Config,
     dataverse::{ClientLimits, DataverseClient, parties::PartyResolver},
-    entra::{CachingTokens, TokenService},
-    graph::GraphClient,
+    entra::{
+        CachingTokens, TokenService,
+        jwks::{HttpKeySource, IssuerKeys},
+    },
+    graph::{GraphClient, rich::EncryptionKeys},
     handlers::{
-        jobs::{SubscribeJobs, SyncJobs, WriteJobs},
+        jobs::{SubscribeJobs, SyncJobs, WriteAndScreenJobs, WriteJobs},
         notify::NotifyDeps,
+        prefilter::Prefilter,
         subscribe::SubscribeDeps,
         sync::{DEFAULT_PAGES_PER_JOB, SyncDeps},
-        write::WriteDeps,
+        write::{ScreenDeps, WriteDeps},
     },
     jobs::QueueName,
     ports::{Clock, LocalLimiter, SystemClock, Tokens},
@@ -56,6 +60,8 @@ pub struct Embedded {
     graph: GraphClient,
     dataverse: Arc<DataverseClient>,
     parties: Arc<PartyResolver>,
+    encryption: Arc<EncryptionKeys>,
+    prefilter: Arc<Prefilter>,
 }
 
 impl Embedded {
@@ -71,6 +77,14 @@ impl Embedded {
             crate::http::client(&config.cloud).map_err(|e| OpenError::Http(e.to_string()))?;
         let service =
             TokenService::new(&config, Arc::new(LocalSecrets), http.clone(), clock.clone());
+        let encryption =
+            Arc::new(EncryptionKeys::new(config.clone(), Arc::new(LocalSecrets), clock.clone()));
+        let issuer = Arc::new(IssuerKeys::new(
+            Arc::new(HttpKeySource::new(http.clone(), &config.cloud.authority_host)),
+            clock.clone(),
+        ));
+        let prefilter =
+            Arc::new(Prefilter::new(config.clone(), encryption.clone(), issuer, clock.clone()));
         let tokens: Arc<dyn Tokens> =
             Arc::new(CachingTokens::new(Arc::new(service), clock.clone()));
         let graph = GraphClient::new(
@@ -87,7 +101,18 @@ impl Embedded {
             ClientLimits::default(),
         ));
         let parties = Arc::new(PartyResolver::new(clock.clone(), PARTY_CACHE_TTL));
-        Ok(Self { config, db, queue, store, clock, graph, dataverse, parties })
+        Ok(Self {
+            config,
+            db,
+            queue,
+            store,
+            clock,
+            graph,
+            dataverse,
+            parties,
+            encryption,
+            prefilter,
+        })
     }
 
     /// The configuration.
@@ -136,6 +161,7 @@ impl Embedded {
             queue: self.queue.clone(),
             status: self.store.clone(),
             clock: self.clock.clone(),
+            encryption: self.encryption.clone(),
         }
     }
 
@@ -149,12 +175,24 @@ impl Embedded {
         }
     }
 
+    fn screen_deps(&self) -> ScreenDeps {
+        ScreenDeps {
+            dataverse: self.dataverse.clone(),
+            parties: self.parties.clone(),
+            dedupe: self.store.clone(),
+            passes: self.store.clone(),
+            queue: self.queue.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
     fn notify_deps(&self) -> NotifyDeps {
         NotifyDeps {
             subscriptions: self.store.clone(),
             passes: self.store.clone(),
             queue: self.queue.clone(),
             clock: self.clock.clone(),
+            prefilter: self.prefilter.clone(),
         }
     }
 
@@ -162,7 +200,10 @@ impl Embedded {
     fn worker(&self, queue: QueueName) -> Worker {
         let handler: Arc<dyn JobHandler> = match queue {
             QueueName::Changes => Arc::new(EachJob::new(queue, SyncJobs(self.sync_deps()))),
-            QueueName::Writes => Arc::new(WriteJobs(self.write_deps())),
+            QueueName::Writes => Arc::new(WriteAndScreenJobs {
+                write: WriteJobs(self.write_deps()),
+                screen: self.screen_deps(),
+            }),
             QueueName::Subscriptions => {
                 Arc::new(EachJob::new(queue, SubscribeJobs(self.subscribe_deps())))
             }

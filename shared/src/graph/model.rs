@@ -210,6 +210,12 @@ pub struct Subscription {
     /// Where lifecycle notifications go.
     #[serde(default)]
     pub lifecycle_notification_url: Option<String>,
+    /// Whether notifications carry the resource data (rich notifications).
+    #[serde(default)]
+    pub include_resource_data: Option<bool>,
+    /// The id of the certificate rich notifications are encrypted for.
+    #[serde(default)]
+    pub encryption_certificate_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub(crate) enum Failure {
     Queue(QueueError),
     /// The configuration does not allow it; an admin must change it.
     Config(String),
+    /// A profile's encryption certificates for rich notifications cannot be read.
+    Keys(crate::graph::rich::KeyError),
 }
 
 impl From<GraphError> for Failure {
@@ -65,6 +67,12 @@ impl Failure {
             Failure::Queue(e) => return failed(format!("{context}: {e}"), e.retryable),
             Failure::Config(why) => {
                 let reason = format!("{context}: {why}");
+                let event = StatusEvent::Failed { reason: reason.clone(), retryable: false };
+                return (Outcome::Parked { reason }, event);
+            }
+            Failure::Keys(e) if e.is_retryable() => return failed(format!("{context}: {e}"), true),
+            Failure::Keys(e) => {
+                let reason = format!("{context}: {e}");
                 let event = StatusEvent::Failed { reason: reason.clone(), retryable: false };
                 return (Outcome::Parked { reason }, event);
             }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::{
     subscribe::{SubscribeDeps, ensure_subscriptions, on_lifecycle},
     sync::{SyncDeps, sync_folder},
-    write::{WriteDeps, write_emails},
+    write::{ScreenDeps, ScreenJob, WriteDeps, screen, write_screened},
 };
 use crate::{
     jobs::{Envelope, Job},
@@ -64,15 +64,61 @@ impl JobHandler for WriteJobs {
         let mut slots = Vec::new();
         for (i, envelope) in jobs.iter().enumerate() {
             match envelope.job() {
-                Job::WriteEmail { mailbox, email } => {
-                    emails.push((mailbox.clone(), (**email).clone()));
+                Job::WriteEmail { mailbox, email, track_if } => {
+                    emails.push((mailbox.clone(), (**email).clone(), *track_if));
                     slots.push(i);
                 }
                 other => outcomes[i] = Some(misrouted(other, "writes")),
             }
         }
-        for (slot, outcome) in slots.into_iter().zip(write_emails(&self.0, emails).await) {
+        for (slot, outcome) in slots.into_iter().zip(write_screened(&self.0, emails).await) {
             outcomes[slot] = Some(outcome);
+        }
+        outcomes.into_iter().map(|o| o.unwrap_or_else(|| Outcome::retry("no outcome"))).collect()
+    }
+}
+
+/// The `writes` queue where rich notifications are screened too: `screen` jobs are decided
+/// (see [`super::write::screen`]), the rest go to `write`; one batch, outcomes in order.
+#[derive(Debug, Clone)]
+pub struct WriteAndScreenJobs {
+    /// The writes.
+    pub write: WriteJobs,
+    /// The screening.
+    pub screen: ScreenDeps,
+}
+
+#[async_trait]
+impl JobHandler for WriteAndScreenJobs {
+    async fn handle(&self, jobs: Vec<Envelope>) -> Vec<Outcome> {
+        let (mut screens, mut slots, mut others, mut other_slots) =
+            (vec![], vec![], vec![], vec![]);
+        for (i, envelope) in jobs.into_iter().enumerate() {
+            match envelope.job() {
+                Job::Screen { mailbox, folder, screening } => {
+                    screens.push(ScreenJob {
+                        mailbox: mailbox.clone(),
+                        folder: *folder,
+                        screening: (**screening).clone(),
+                    });
+                    slots.push(i);
+                }
+                _ => {
+                    others.push(envelope);
+                    other_slots.push(i);
+                }
+            }
+        }
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; slots.len() + other_slots.len()];
+        if !screens.is_empty() {
+            for (slot, outcome) in slots.into_iter().zip(screen(&self.screen, &screens).await) {
+                outcomes[slot] = Some(outcome);
+            }
+        }
+        if !others.is_empty() {
+            for (slot, outcome) in other_slots.into_iter().zip(self.write.handle(others).await) {
+                outcomes[slot] = Some(outcome);
+            }
         }
         outcomes.into_iter().map(|o| o.unwrap_or_else(|| Outcome::retry("no outcome"))).collect()
     }

@@ -6,12 +6,14 @@
 //! - [`sync`]: the folder pass, Graph delta to write jobs.
 //! - [`subscribe`]: subscription upkeep and lifecycle events.
 //! - [`passes`]: asking for a folder pass, coalesced.
+//! - [`prefilter`]: the tracking rule as `notify` applies it (rich notifications verified).
 //! - [`write`]: emails into Dataverse, exactly once.
 
 mod failure;
 pub mod jobs;
 pub mod notify;
 pub mod passes;
+pub mod prefilter;
 pub mod subscribe;
 pub mod sync;
 pub mod write;

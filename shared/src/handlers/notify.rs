@@ -6,6 +6,11 @@
 //! a lifecycle notification becomes a job for `subscribe`. One [`app`] serves both URLs exsync
 //! gives Graph (`/graph/notify` and `/graph/lifecycle`): on Lambda behind a Function URL, in
 //! one process behind the local listener.
+//!
+//! Before a pass is requested, the tracking rule gets its say ([`super::prefilter`]): with
+//! rich notifications the message's senders and recipients, decrypted and verified, decide
+//! it, so untracked mail enqueues nothing; a rich notification that does not verify is
+//! ignored and still answered 202.
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,9 +24,13 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use tracing::{info, instrument, warn};
+use tracing::{debug, info, instrument, warn};
 
-use super::{passes::request_pass, subscribe::record_for_notification};
+use super::{
+    passes::request_pass,
+    prefilter::{Judgement, Prefilter, TokenCheck},
+    subscribe::record_for_notification,
+};
 use crate::{
     domain::SubscriptionId,
     graph::model::{ChangeNotification, NotificationCollection},
@@ -46,6 +55,8 @@ pub struct NotifyDeps {
     pub queue: Arc<dyn JobQueue>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// The tracking rule before any read, and the checks of rich notifications.
+    pub prefilter: Arc<Prefilter>,
 }
 
 /// The HTTP app: `POST /graph/notify`, `POST /graph/lifecycle`, `GET /healthz`.
@@ -70,6 +81,10 @@ struct Verdict {
     accepted: usize,
     coalesced: usize,
     refused: Vec<String>,
+    /// Left out by the tracking rule: nothing enqueued.
+    untracked: usize,
+    /// Rich notifications that did not verify: ignored, answered 202 (reference 5.4).
+    ignored: usize,
 }
 
 async fn receive(
@@ -95,20 +110,30 @@ async fn receive(
             );
         }
     };
-    match handle(&deps, collection.value).await {
-        Ok(v) if v.accepted + v.coalesced == 0 && !v.refused.is_empty() => {
+    match handle(&deps, collection.value, &collection.validation_tokens).await {
+        Ok(v)
+            if v.accepted + v.coalesced + v.untracked + v.ignored == 0 && !v.refused.is_empty() =>
+        {
             // Nothing in it proved to be Graph's: refused, and nothing was enqueued.
             refuse(StatusCode::FORBIDDEN, &v.refused.join("; "))
         }
         Ok(v) => (
             StatusCode::ACCEPTED,
-            Json(json!({"accepted": v.accepted, "coalesced": v.coalesced, "refused": v.refused.len()})),
+            Json(json!({
+                "accepted": v.accepted,
+                "coalesced": v.coalesced,
+                "refused": v.refused.len(),
+                "untracked": v.untracked,
+                "ignored": v.ignored,
+            })),
         )
             .into_response(),
         Err(reason) => {
             // 5xx makes Graph deliver again: nothing is lost while the store or queue is down.
             let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, &reason);
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
             response
         }
     }
@@ -118,9 +143,18 @@ async fn receive(
 async fn handle(
     deps: &NotifyDeps,
     notifications: Vec<ChangeNotification>,
+    validation_tokens: &[String],
 ) -> Result<Verdict, String> {
     let mut verdict = Verdict::default();
     let mut lifecycle_jobs = Vec::new();
+    let mut screen_jobs = Vec::new();
+    let tokens = deps.prefilter.check_tokens(validation_tokens).await;
+    if let TokenCheck::Refused(refusal) = &tokens {
+        // Any token that fails makes the whole POST suspicious (reference 5.4).
+        warn!(%refusal, notifications = notifications.len(), "ignored a POST whose validation token did not verify");
+        verdict.ignored = notifications.len();
+        return Ok(verdict);
+    }
     for n in notifications {
         let id = match SubscriptionId::parse(n.subscription_id.clone()) {
             Ok(id) => id,
@@ -151,6 +185,28 @@ async fn handle(
             verdict.accepted += 1;
             continue;
         }
+        match deps.prefilter.judge(&record, &n, &tokens).await {
+            Judgement::Pass => {}
+            Judgement::Untracked(why) => {
+                debug!(subscription = %id, mailbox = %record.mailbox, why, "not tracked; nothing to read");
+                verdict.untracked += 1;
+                continue;
+            }
+            Judgement::Screen(screening) => {
+                let (mailbox, folder) = (record.mailbox.clone(), record.folder);
+                screen_jobs.push(Envelope::new(Job::Screen { mailbox, folder, screening }));
+                verdict.accepted += 1;
+                continue;
+            }
+            Judgement::Refused(refusal) => {
+                warn!(subscription = %id, mailbox = %record.mailbox, %refusal, "ignored a rich notification that did not verify");
+                verdict.ignored += 1;
+                continue;
+            }
+            Judgement::Unavailable(why) => {
+                return Err(format!("cannot check a rich notification of {id} now: {why}"));
+            }
+        }
         let queued = request_pass(
             deps.passes.as_ref(),
             deps.queue.as_ref(),
@@ -174,6 +230,12 @@ async fn handle(
             .enqueue(QueueName::Subscriptions, &lifecycle_jobs, Duration::ZERO)
             .await
             .map_err(|e| format!("cannot queue lifecycle events: {e}"))?;
+    }
+    if !screen_jobs.is_empty() {
+        deps.queue
+            .enqueue(QueueName::Writes, &screen_jobs, Duration::ZERO)
+            .await
+            .map_err(|e| format!("cannot queue rich notifications for screening: {e}"))?;
     }
     Ok(verdict)
 }

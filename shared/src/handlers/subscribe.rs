@@ -3,6 +3,7 @@
 
 mod create;
 mod lifecycle;
+mod rich;
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use url::Url;
 
 pub use create::{MAIL_CHANGE_TYPE, pending_id};
 pub use lifecycle::on_lifecycle;
+pub use rich::RICH_SUBSCRIPTION_LIFETIME;
 
 use super::{
     failure::{Failure, report},
@@ -19,7 +21,7 @@ use super::{
 use crate::{
     config::{Config, SAFE_SUBSCRIPTION_LIFETIME},
     domain::{Folder, MailboxAddress, SubscriptionId},
-    graph::{ErrorClass, GraphClient, MailboxAccess, Missing},
+    graph::{ErrorClass, GraphClient, MailboxAccess, Missing, rich::EncryptionKeys},
     jobs::Trigger,
     outcome::Outcome,
     ports::{
@@ -45,6 +47,8 @@ pub struct SubscribeDeps {
     pub status: Arc<dyn StatusStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// The encryption certificates of profiles with rich notifications.
+    pub encryption: Arc<EncryptionKeys>,
 }
 
 impl SubscribeDeps {
@@ -140,19 +144,22 @@ async fn ensure_folder(
         create::create(deps, access, folder).await?;
         return deps.catch_up(&access.address, folder, Trigger::Sweep).await;
     };
-    let record = match deps.graph.subscription(access, &record.id).await {
+    let (record, remote) = match deps.graph.subscription(access, &record.id).await {
         Ok(remote) if remote.expiration_date_time != record.expires_at => {
             let record = SubscriptionRecord { expires_at: remote.expiration_date_time, ..record };
             deps.subscriptions.put_subscription(&record).await?;
-            record
+            (record, remote)
         }
-        Ok(_) => record,
+        Ok(remote) => (record, remote),
         Err(e) if e.class() == ErrorClass::NotFound(Missing::Subscription) => {
             tracing::warn!(subscription = %record.id, "Graph no longer has the subscription");
             return replace(deps, access, &record.id, folder).await;
         }
         Err(e) => return Err(e.into()),
     };
+    if rich::reconcile(deps, access, &record, &remote).await? {
+        return Ok(());
+    }
     if renewal_due(deps, &record) && create::renew(deps, access, &record).await?.is_none() {
         return replace(deps, access, &record.id, folder).await;
     }
@@ -160,9 +167,10 @@ async fn ensure_folder(
 }
 
 /// Renewal is due when less than half of the lifetime every Graph version grants remains, so
-/// one failed upkeep run still leaves a day and more to try again.
+/// one failed upkeep run still leaves a day and more to try again (half a day with rich
+/// notifications, whose subscriptions live one day at most).
 fn renewal_due(deps: &SubscribeDeps, record: &SubscriptionRecord) -> bool {
-    let lifetime = deps.config.runtime.subscription_lifetime.min(SAFE_SUBSCRIPTION_LIFETIME);
+    let lifetime = rich::lifetime(deps, &record.mailbox).min(SAFE_SUBSCRIPTION_LIFETIME);
     record.expires_at - deps.clock.now() < lifetime / 2
 }
 

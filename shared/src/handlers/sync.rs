@@ -27,6 +27,7 @@ use crate::{
     outcome::Outcome,
     ports::{Clock, CursorStore, DeltaCursor, JobQueue, MAX_BODY_BYTES, PassStore, StatusStore},
     status::StatusEvent,
+    tracking::{FirstLook, TrackIf, TrackingRule},
 };
 
 /// Pages one job reads before it hands the rest of a backlog to a follow-up job, so that one
@@ -74,6 +75,7 @@ pub async fn sync_folder(
         trigger,
         sync_from: deps.config.sync_from(configured),
         incoming: configured.incoming,
+        tracking: deps.config.tracking(configured),
         emails: 0,
     };
     match pass.run().await {
@@ -93,10 +95,19 @@ pub async fn sync_folder(
 /// is left for `write` to read from Graph. An email too large even without its body (thousands
 /// of recipients) cannot be queued at all; it is named in the log rather than blocking the
 /// folder behind it forever.
-fn write_job(mailbox: &MailboxAddress, email: EmailRecord) -> Option<Envelope> {
+fn write_job(
+    mailbox: &MailboxAddress,
+    email: EmailRecord,
+    track_if: Option<TrackIf>,
+) -> Option<Envelope> {
     let id = email.graph_id.clone();
-    let job =
-        |email| Envelope::new(Job::WriteEmail { mailbox: mailbox.clone(), email: Box::new(email) });
+    let job = |email| {
+        Envelope::new(Job::WriteEmail {
+            mailbox: mailbox.clone(),
+            email: Box::new(email),
+            track_if,
+        })
+    };
     let envelope = job(email.clone());
     if envelope.to_body().len() <= MAX_BODY_BYTES {
         return Some(envelope);
@@ -121,6 +132,7 @@ struct Pass<'a> {
     trigger: Trigger,
     sync_from: Option<OffsetDateTime>,
     incoming: bool,
+    tracking: TrackingRule,
     emails: u64,
 }
 
@@ -154,15 +166,21 @@ impl Pass<'_> {
                 Err(e) => return Err(e.into()),
             };
             pages += 1;
-            let emails = self.keep(page.items);
-            let jobs: Vec<Envelope> =
-                emails.into_iter().filter_map(|email| write_job(mailbox, email)).collect();
+            let (emails, skipped) = self.keep(page.items);
+            let jobs: Vec<Envelope> = emails
+                .into_iter()
+                .filter_map(|(email, track_if)| write_job(mailbox, email, track_if))
+                .collect();
             if !jobs.is_empty() {
                 deps.queue.enqueue(QueueName::Writes, &jobs, Duration::ZERO).await?;
                 self.emails += jobs.len() as u64;
             }
             // Only now: the page's emails are durably queued.
             deps.cursors.put_cursor(mailbox, folder, &page.next).await?;
+            if skipped > 0 {
+                let event = StatusEvent::EmailsSkipped { emails: skipped };
+                report(&*deps.status, mailbox, event, deps.clock.now()).await;
+            }
             if let DeltaCursor::Delta(_) = page.next {
                 tracing::info!(emails = self.emails, pages, "folder pass done");
                 let event = StatusEvent::PassSucceeded { emails: self.emails };
@@ -174,17 +192,28 @@ impl Pass<'_> {
     }
 
     /// The emails of a page that the mailbox's rules keep: not drafts, received on or after
-    /// its date (inclusive), and none at all when incoming mail is off.
+    /// its date (inclusive), and none at all when incoming mail is off; each with the tracking
+    /// condition `write` decides (see [`TrackingRule::first_look`]). Also how many the
+    /// tracking rule left out at once.
     ///
     /// The date is checked here, not with a delta `$filter`: a filtered round returns at most
     /// 5,000 messages (reference graph.md 6.1) and the rest would never be seen. Reading the
     /// older messages of the folder once, in the first round, costs a page per 50 of them.
-    fn keep(&self, items: Vec<DeltaItem>) -> Vec<EmailRecord> {
+    fn keep(&self, items: Vec<DeltaItem>) -> (Vec<(EmailRecord, Option<TrackIf>)>, u64) {
         let mut kept = Vec::new();
+        let mut skipped = 0;
         for item in items {
             match item {
                 DeltaItem::Message(message) => match to_email(&message, self.folder) {
-                    Ok(email) if self.wanted(&email) => kept.push(email),
+                    Ok(email) if self.wanted(&email) => match self.tracking.first_look(self.folder)
+                    {
+                        FirstLook::Tracked => kept.push((email, None)),
+                        FirstLook::If(condition) => kept.push((email, Some(condition))),
+                        FirstLook::Untracked(why) => {
+                            tracing::debug!(id = %email.graph_id, why, "left out by the tracking rule");
+                            skipped += 1;
+                        }
+                    },
                     Ok(email) => tracing::trace!(id = %email.graph_id, "outside the rules"),
                     Err(skip @ (Unmapped::Draft { .. } | Unmapped::Partial { .. })) => {
                         tracing::debug!(%skip, "not an email to write");
@@ -202,7 +231,7 @@ impl Pass<'_> {
                 }
             }
         }
-        kept
+        (kept, skipped)
     }
 
     fn wanted(&self, email: &EmailRecord) -> bool {

@@ -12,9 +12,14 @@
 //! Steady state (parties cached): two HTTP requests per batch of jobs, however many emails it
 //! carries; in Dataverse's own count (every part of a `$batch` counts, A7) that is a create
 //! and a close per email plus one `messageid` query per 50 emails.
+//!
+//! A job may carry a tracking condition ([`TrackIf`]) the folder pass could not decide; it is
+//! decided after step 3, with the parties and parent emails those reads found anyway, so an
+//! email the rule leaves out costs no write (it is counted as skipped).
 
 mod create;
 mod lookup;
+mod screen;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -28,9 +33,11 @@ use crate::{
     outcome::Outcome,
     ports::{Clock, DedupeStore, StatusStore},
     status::StatusEvent,
+    tracking::{Correspondence, TrackIf},
 };
 
 use create::Written;
+pub use screen::{ScreenDeps, ScreenJob, screen};
 
 /// What the `write` handler needs.
 #[derive(Debug, Clone)]
@@ -56,17 +63,30 @@ struct Unique<'a> {
     fate: Option<Result<Written, DataverseError>>,
     /// The dedupe store already knew it.
     known: bool,
+    /// Each job's tracking condition (none: tracked) and its copy of the email.
+    conditions: Vec<(Option<TrackIf>, &'a EmailRecord)>,
+    /// The tracking rule of every job left it out: nothing is written.
+    skipped: bool,
 }
 
 /// Writes each job's email to Dataverse; one outcome per job, in order.
-#[instrument(skip_all, fields(jobs = jobs.len()))]
 pub async fn write_emails(
     deps: &WriteDeps,
     jobs: Vec<(MailboxAddress, EmailRecord)>,
 ) -> Vec<Outcome> {
+    write_screened(deps, jobs.into_iter().map(|(m, e)| (m, e, None)).collect()).await
+}
+
+/// Writes each job's email to Dataverse unless its tracking condition (decided here, see the
+/// module's documentation) leaves it out; one outcome per job, in order.
+#[instrument(skip_all, fields(jobs = jobs.len()))]
+pub async fn write_screened(
+    deps: &WriteDeps,
+    jobs: Vec<(MailboxAddress, EmailRecord, Option<TrackIf>)>,
+) -> Vec<Outcome> {
     let mut uniques: Vec<Unique> = Vec::new();
     let mut by_id: HashMap<RecordId, usize> = HashMap::new();
-    for (index, (mailbox, email)) in jobs.iter().enumerate() {
+    for (index, (mailbox, email, track_if)) in jobs.iter().enumerate() {
         let id = activity_id(mailbox, email);
         let at = *by_id.entry(id).or_insert_with(|| {
             uniques.push(Unique {
@@ -75,10 +95,13 @@ pub async fn write_emails(
                 jobs: Vec::new(),
                 fate: None,
                 known: false,
+                conditions: Vec::new(),
+                skipped: false,
             });
             uniques.len() - 1
         });
         uniques[at].jobs.push(index);
+        uniques[at].conditions.push((*track_if, email));
     }
 
     for unique in &mut uniques {
@@ -108,6 +131,14 @@ pub async fn write_emails(
 
     let mut outcomes = vec![Outcome::Done; jobs.len()];
     for unique in &uniques {
+        if unique.skipped {
+            for &job in &unique.jobs {
+                let mailbox = &jobs[job].0;
+                report(deps, mailbox, StatusEvent::EmailsSkipped { emails: 1 }).await;
+                info!(%mailbox, graph_id = %unique.email.graph_id, "email left out by the tracking rule");
+            }
+            continue;
+        }
         let fate = unique.fate.clone().expect("every email has a fate by now");
         if let (Ok(written), Some(message_id), false) =
             (&fate, &unique.email.internet_message_id, unique.known)
@@ -121,7 +152,7 @@ pub async fn write_emails(
             }
         }
         for (nth, &job) in unique.jobs.iter().enumerate() {
-            let (mailbox, email) = &jobs[job];
+            let (mailbox, email, _) = &jobs[job];
             outcomes[job] = match &fate {
                 Ok(written) => {
                     let created = nth == 0 && *written == Written::Created;
@@ -175,6 +206,7 @@ async fn write_pending(
     to_write.sort_by_key(|u| depths[u]);
 
     let mut activities: Vec<EmailActivity> = Vec::with_capacity(to_write.len());
+    let mut left_out = Vec::new();
     let mut mapped: HashMap<usize, usize> = HashMap::new();
     for &u in &to_write {
         let email = uniques[u].email;
@@ -189,6 +221,16 @@ async fn write_pending(
                 .and_then(|id| found.email(id.as_str()))
                 .map(|e| Parent { activity_id: e.activity_id, regarding: e.regarding.clone() }),
         };
+        // A reply to a parent left out in this batch has no parent here: it is not a response.
+        let tracked = uniques[u].conditions.iter().any(|(condition, copy)| {
+            condition.is_none_or(|c| {
+                c.holds(&Correspondence::of(copy), &found.parties, parent.is_some())
+            })
+        });
+        if !tracked {
+            left_out.push(u);
+            continue;
+        }
         mapped.insert(u, activities.len());
         activities.push(email_activity(
             email,
@@ -198,7 +240,11 @@ async fn write_pending(
         ));
     }
     let results = create::write(&deps.dataverse, &activities).await;
-    for (&u, result) in to_write.iter().zip(results) {
+    for &u in &left_out {
+        uniques[u].skipped = true;
+    }
+    let written = to_write.iter().filter(|u| !left_out.contains(u));
+    for (&u, result) in written.zip(results) {
         if let Err(error) = &result
             && error.class() == ErrorClass::NotFound
         {

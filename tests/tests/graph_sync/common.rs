@@ -10,13 +10,14 @@ use exsync_shared::{
     config::Config,
     domain::{Folder, MailboxAddress},
     entra::CachingTokens,
-    graph::{GraphClient, RetryPolicy},
+    graph::{GraphClient, RetryPolicy, rich::EncryptionKeys},
     handlers::{subscribe::SubscribeDeps, sync::SyncDeps},
     jobs::Trigger,
     ports::{
         Clock, CursorStore, DeltaCursor, PassStore, StatusStore, SubscriptionRecord,
         SubscriptionStore,
     },
+    secret::LocalSecrets,
     status::MailboxStatus,
 };
 use exsync_sim::{
@@ -186,6 +187,11 @@ impl Env {
             queue: self.queue.clone(),
             status: self.store.clone(),
             clock: Arc::new(SimTime(self.clock.clone())),
+            encryption: Arc::new(EncryptionKeys::new(
+                self.config.clone(),
+                Arc::new(LocalSecrets),
+                Arc::new(SimTime(self.clock.clone())),
+            )),
         }
     }
 

@@ -77,6 +77,8 @@ const MIGRATIONS: &[&str] = &[
         updated_at           INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     ",
+    // 2: emails the tracking rule left out.
+    "ALTER TABLE mailbox_status ADD COLUMN emails_skipped INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The version this build writes.
@@ -124,9 +126,10 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         conn.execute("INSERT INTO activities VALUES ('<a@b>', 'x', 1)", []).unwrap();
-        let next = [MIGRATIONS[0], "ALTER TABLE activities ADD COLUMN mailbox TEXT"];
+        let mut next = MIGRATIONS.to_vec();
+        next.push("ALTER TABLE activities ADD COLUMN mailbox TEXT");
         apply(&mut conn, &next).unwrap();
-        assert_eq!(version(&conn).unwrap(), 2);
+        assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION + 1);
         let kept: (String, Option<String>) = conn
             .query_row("SELECT message_id, mailbox FROM activities", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))

@@ -8,10 +8,7 @@ use super::SubscribeDeps;
 use crate::{
     config::SAFE_SUBSCRIPTION_LIFETIME,
     domain::{Folder, SubscriptionId},
-    graph::{
-        ErrorClass, GraphError, MailboxAccess, Missing, NewSubscription, folder_resource,
-        model::Subscription,
-    },
+    graph::{ErrorClass, GraphError, MailboxAccess, Missing, NewSubscription, model::Subscription},
     handlers::failure::Failure,
     ports::SubscriptionRecord,
     secret::Secret,
@@ -57,7 +54,8 @@ pub(super) async fn create(
 ) -> Result<SubscriptionRecord, Failure> {
     let now = deps.clock.now();
     let client_state = new_client_state();
-    let expiration = now + deps.config.runtime.subscription_lifetime;
+    let expiration = now + super::rich::lifetime(deps, &access.address);
+    let encryption = super::rich::certificate(deps, &access.address).await?;
     let pending = SubscriptionRecord {
         id: pending_id(&client_state),
         mailbox: access.address.clone(),
@@ -69,12 +67,13 @@ pub(super) async fn create(
     // recognised (Graph validates, creates, and may notify before it answers us).
     deps.subscriptions.put_subscription(&pending).await?;
     let new = NewSubscription {
-        resource: folder_resource(&access.address, folder),
+        resource: super::rich::resource(&access.address, folder, encryption.is_some()),
         change_type: MAIL_CHANGE_TYPE,
         notification_url: deps.endpoint("graph/notify")?,
         lifecycle_notification_url: deps.endpoint("graph/lifecycle")?,
         expiration,
         client_state,
+        encryption,
     };
     let created = with_safe_lifetime(now, expiration, |expiration| {
         let new = NewSubscription { expiration, ..new.clone() };
@@ -106,7 +105,7 @@ pub(super) async fn renew(
     record: &SubscriptionRecord,
 ) -> Result<Option<SubscriptionRecord>, Failure> {
     let now = deps.clock.now();
-    let expiration = now + deps.config.runtime.subscription_lifetime;
+    let expiration = now + super::rich::lifetime(deps, &record.mailbox);
     let renewed = with_safe_lifetime(now, expiration, |expiration| async move {
         deps.graph.renew_subscription(access, &record.id, expiration).await
     })

@@ -79,7 +79,7 @@ pub async fn look_up(
 }
 
 /// Runs `queries` in one `$batch`; the rows of each, all pages.
-async fn read(
+pub(super) async fn read(
     client: &DataverseClient,
     queries: &[&Query],
 ) -> Result<Vec<Vec<Value>>, DataverseError> {
@@ -106,7 +106,7 @@ async fn read(
     Ok(rows)
 }
 
-fn emails_query(message_ids: &[&str]) -> Query {
+pub(super) fn emails_query(message_ids: &[&str]) -> Query {
     Query::new(EMAILS)
         .select(&["activityid", "messageid", REGARDING])
         .filter(Filter::is_in("messageid", message_ids.iter().copied()))
@@ -114,7 +114,7 @@ fn emails_query(message_ids: &[&str]) -> Query {
 }
 
 /// A row of the emails query as (lower-case messageid, what it is).
-fn existing(row: &Value) -> Option<(String, Existing)> {
+pub(super) fn existing(row: &Value) -> Option<(String, Existing)> {
     let message_id = row.get("messageid")?.as_str()?.to_lowercase();
     let activity_id = row.get("activityid")?.as_str()?.parse().ok()?;
     let regarding_id = row.get(REGARDING).and_then(Value::as_str).and_then(|id| id.parse().ok());

@@ -141,7 +141,11 @@ pub async fn enqueue_is_all_or_nothing(twin: QueueTwin) {
         importance: Importance::Normal,
         has_attachments: false,
     };
-    let huge = Envelope::new(Job::WriteEmail { mailbox: mailbox("huge"), email: Box::new(email) });
+    let huge = Envelope::new(Job::WriteEmail {
+        mailbox: mailbox("huge"),
+        email: Box::new(email),
+        track_if: None,
+    });
     let batch = [sync_job("before"), huge.clone(), sync_job("after")];
     let error = twin.queue.enqueue(Q, &batch, Duration::ZERO).await.expect_err("refused");
     assert!(!error.retryable, "an oversized job will not fit later either");

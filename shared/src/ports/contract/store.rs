@@ -123,12 +123,13 @@ pub async fn concurrent_records_of_one_message_id_agree_on_one_activity(twin: St
 pub async fn status_counters_add_up_under_concurrent_reports(twin: StoreTwin) {
     let status = twin.status.clone();
     let m = Arc::new(mailbox("counted"));
-    let reports = (0..60u64).map(|i| {
+    let reports = (0..80u64).map(|i| {
         let (status, m) = (status.clone(), m.clone());
-        let event = match i % 3 {
+        let event = match i % 4 {
             0 => StatusEvent::PassSucceeded { emails: 2 },
             1 => StatusEvent::EmailWritten { created: true },
-            _ => StatusEvent::EmailWritten { created: false },
+            2 => StatusEvent::EmailWritten { created: false },
+            _ => StatusEvent::EmailsSkipped { emails: 3 },
         };
         tokio::spawn(async move { status.report(&m, event, T0).await.expect("report") })
     });
@@ -137,6 +138,7 @@ pub async fn status_counters_add_up_under_concurrent_reports(twin: StoreTwin) {
     }
     let s = twin.status.status(&m).await.expect("get").expect("found");
     assert_eq!((s.emails_seen, s.emails_written, s.emails_duplicate), (40, 20, 20));
+    assert_eq!(s.emails_skipped, 60);
     assert_eq!(s.health, Health::Healthy);
 }
 

@@ -43,6 +43,7 @@ fn status_of(item: &Item) -> Result<MailboxStatus, StoreError> {
         emails_seen: read.n_or("emails_seen", 0)?,
         emails_written: read.n_or("emails_written", 0)?,
         emails_duplicate: read.n_or("emails_duplicate", 0)?,
+        emails_skipped: read.n_or("emails_skipped", 0)?,
         updated_at: read.instant("updated_at")?,
         mailbox,
     })

@@ -113,6 +113,11 @@ impl Update {
                 update.add.push("emails_duplicate :one");
                 None
             }
+            StatusEvent::EmailsSkipped { emails } => {
+                update.add.push("emails_skipped :emails");
+                update.values.insert(":emails".into(), n(emails));
+                None
+            }
             StatusEvent::Throttled { until } => Some(Health::Throttled { until }),
             StatusEvent::Failed { reason, retryable } => {
                 update.add.push("consecutive_failures :one");

@@ -14,16 +14,27 @@ use crate::{
 };
 
 const COLUMNS: &str = "mailbox, health, consecutive_failures, last_success, emails_seen, \
-                       emails_written, emails_duplicate, updated_at";
+                       emails_written, emails_duplicate, updated_at, emails_skipped";
 
-type RawStatus = (String, String, i64, Option<i64>, i64, i64, i64, i64);
+type RawStatus = (String, String, i64, Option<i64>, i64, i64, i64, i64, i64);
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawStatus> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
 }
 
 fn status(row: RawStatus) -> Result<MailboxStatus, DbError> {
-    let (mailbox, health, failures, last_success, seen, written, duplicate, updated_at) = row;
+    let (mailbox, health, failures, last_success, seen, written, duplicate, updated_at, skipped) =
+        row;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     Ok(MailboxStatus {
         health: serde_json::from_str(&health)
@@ -34,6 +45,7 @@ fn status(row: RawStatus) -> Result<MailboxStatus, DbError> {
         emails_seen: count(seen),
         emails_written: count(written),
         emails_duplicate: count(duplicate),
+        emails_skipped: count(skipped),
         updated_at: from_nanos(updated_at)?,
     })
 }
@@ -47,7 +59,7 @@ fn read(conn: &Connection, mailbox: &MailboxAddress) -> Result<Option<MailboxSta
 fn write(conn: &Connection, s: &MailboxStatus) -> Result<(), DbError> {
     let health = serde_json::to_string(&s.health).expect("health serialises");
     let sql = format!(
-        "INSERT OR REPLACE INTO mailbox_status ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        "INSERT OR REPLACE INTO mailbox_status ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
     );
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     conn.prepare_cached(&sql)?.execute(params![
@@ -59,6 +71,7 @@ fn write(conn: &Connection, s: &MailboxStatus) -> Result<(), DbError> {
         count(s.emails_written),
         count(s.emails_duplicate),
         to_nanos(s.updated_at),
+        count(s.emails_skipped),
     ])?;
     Ok(())
 }
