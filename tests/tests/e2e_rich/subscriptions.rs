@@ -3,6 +3,7 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use exsync_shared::graph::rich::RICH_SELECT;
+use exsync_shared::ports::StatusStore;
 use exsync_sim::graph::{NewMessage, SubscriptionInfo};
 use serde_json::Value;
 
@@ -157,5 +158,32 @@ async fn switching_rich_notifications_on_recreates_the_subscriptions_with_resour
     let m = NewMessage::new("Switched: hello").from("Maria Garcia", CONTACT).to(&alice);
     cloud.cloud.graph.deliver(&alice, m);
     eventually("the email", || cloud.emails("Switched:").len() == 1).await;
+    serving.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreadable_encryption_certificate_fails_the_mailbox_with_the_key_to_fix() {
+    let cloud = Cloud::start().await;
+    let alice = cloud.mailbox("alice");
+    let missing = TestCertificate::generate("enc-1");
+    let serving = Serving::start(&cloud, &missing.profile_lines(), &[(&alice, "")]).await;
+    let mailbox = exsync_shared::domain::MailboxAddress::parse(alice.as_str()).unwrap();
+    let mut reason = String::new();
+    for _ in 0..400 {
+        let status = serving.exsync.store().status(&mailbox).await.unwrap();
+        if let Some(exsync_shared::status::Health::Failing { reason: r, retryable: false }) =
+            status.map(|s| s.health)
+        {
+            reason = r;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        reason.contains("profile fabrikam: encryption certificate \"enc-1\"")
+            && reason.contains("secrets/enc-1.pem"),
+        "{reason}"
+    );
+    assert!(subscriptions_of(&cloud, &alice).is_empty(), "no subscription without its certificate");
     serving.stop().await;
 }

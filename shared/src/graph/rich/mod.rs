@@ -23,10 +23,12 @@ pub use keys::{EncryptionKeys, KEYS_TTL, KeyError};
 pub use token::{LEEWAY, NOTIFICATION_PUBLISHER, UnverifiedToken, VerifiedToken};
 
 /// The message properties a rich subscription selects (`$select` in its resource): exactly
-/// what the tracking rule and the mailbox's date need. Graph refuses `body` and `uniqueBody`
-/// there (reference 5.1); nothing else is asked for, so notifications carry no more than this.
-pub const RICH_SELECT: &str = "from,toRecipients,ccRecipients,bccRecipients,receivedDateTime,\
-isDraft,internetMessageId,internetMessageHeaders";
+/// what the tracking rule needs: the sender of received mail, the recipients of sent mail,
+/// the headers for In-Reply-To ("responses"), the date ("process emails from") and whether it
+/// is a draft. Graph refuses `body` and `uniqueBody` there (reference 5.1); nothing else is
+/// asked for, so notifications carry no more than this.
+pub const RICH_SELECT: &str =
+    "from,toRecipients,ccRecipients,bccRecipients,receivedDateTime,isDraft,internetMessageHeaders";
 
 /// A rich notification that cannot be trusted or read. Graph gets 202 all the same (reference
 /// 5.4: answering otherwise only makes it retry and tells a forger what failed); the item is
