@@ -11,6 +11,7 @@ mod serve;
 use std::{sync::Arc, time::Duration};
 
 pub use once::{MailboxSummary, Summary};
+pub use serve::ServeError;
 
 use crate::{
     adapters::sqlite::{Database, SqliteQueue, SqliteStore},
@@ -146,6 +147,8 @@ impl Embedded {
             dedupe: self.store.clone(),
             status: self.store.clone(),
             clock: self.clock.clone(),
+            graph: self.graph.clone(),
+            config: self.config.clone(),
         }
     }
 
