@@ -34,6 +34,9 @@ pub enum ServeError {
     /// The listener's TLS files.
     #[error(transparent)]
     Tls(#[from] listener::TlsError),
+    /// The state could not be claimed (another exsync runs on it, or it is unreadable).
+    #[error("runtime.state: {0}")]
+    State(String),
 }
 
 impl Embedded {
@@ -52,6 +55,7 @@ impl Embedded {
         socket: TcpListener,
         stop: CancellationToken,
     ) -> Result<(), ServeError> {
+        let _claim = self.claim().await.map_err(|e| ServeError::State(e.to_string()))?;
         let tls = match &self.config.runtime.tls {
             Some(t) => Some(listener::tls_config(&t.cert_file, &t.key_file)?),
             None => None,
