@@ -83,7 +83,7 @@ impl Builder {
                     .expect("listener certificate");
                 format!(
                     "state = \"sqlite:exsync.db\"\nlisten = \"127.0.0.1:{port}\"\n\
-                     public_url = \"https://127.0.0.1:{port}\"\n\
+                     public_url = \"https://127.0.0.1:{port}\"\npoll_interval = \"1s\"\n\
                      tls_cert = \"listener.pem\"\ntls_key = \"listener.key\"\n"
                 )
             }

@@ -60,3 +60,33 @@ async fn a_refused_token_fails_only_its_mailboxes_with_the_aadsts_code_and_a_fix
         app.status_where(mailbox, "healthy again", |s| s.health == Health::Healthy).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_webhooks_a_profile_whose_token_was_refused_is_subscribed_once_its_secret_is_fixed() {
+    let app = TestApp::builder().secret("contoso", WRONG).start().await;
+    app.wait_subscribed(4).await;
+    app.status_where(CAROL, "failing with AADSTS7000215", |s| {
+        failing_with(&s.health, "AADSTS7000215")
+    })
+    .await;
+    let graph = app.graph();
+    let to_carol = graph.deliver(
+        CAROL,
+        NewMessage::new("Contract renewal terms").from("Litware Orders", LITWARE).to(CAROL),
+    );
+    let to_alice = graph.deliver(
+        ALICE,
+        NewMessage::new("Site visit on Thursday").from("Litware Orders", LITWARE).to(ALICE),
+    );
+    app.landed(&to_alice.internet_message_id).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(graph.subscriptions().len(), 4, "only Fabrikam's mailboxes are subscribed");
+    assert!(app.emails_with(&to_carol.internet_message_id).is_empty());
+
+    let secret_file = app.config_path.parent().unwrap().join("secrets").join("contoso");
+    std::fs::write(&secret_file, &app.org.contoso.secret).unwrap();
+    // Within a tick (poll_interval, here 1 s) of the fix: subscribed, and caught up.
+    app.wait_subscribed(8).await;
+    app.landed(&to_carol.internet_message_id).await;
+    app.status_where(CAROL, "healthy again", |s| s.health == Health::Healthy).await;
+}
