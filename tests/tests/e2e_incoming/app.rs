@@ -1,13 +1,7 @@
 //! `TestApp`: the demo organisation on the simulators, an exsync configuration for it, and
 //! `Embedded` serving it in this process (webhooks over TLS, or polling), plus bounded waits.
 
-use std::{
-    collections::HashMap,
-    io::Write,
-    path::PathBuf,
-    sync::{Mutex, Once},
-    time::Duration,
-};
+use std::{collections::HashMap, path::PathBuf, time::Duration};
 
 use exsync_shared::{
     config::Config,
@@ -35,9 +29,10 @@ pub const DAN: &str = "dan@contoso.example";
 /// How exsync learns of new mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Graph subscriptions calling the listener over TLS (`public_url` set).
+    /// Graph subscriptions calling the listener over TLS (`public_url` set); a mailbox
+    /// whose subscriptions failed is tried again each second (`poll_interval`).
     Webhooks,
-    /// No `public_url`: a delta pass of every folder each second.
+    /// No `public_url`: a delta pass of every folder each second (`poll_interval`).
     Polling,
 }
 
@@ -77,7 +72,7 @@ impl Builder {
 
     /// Starts the simulators, writes the configuration and serves exsync.
     pub async fn start(self) -> TestApp {
-        capture_logs();
+        crate::logs::capture_logs();
         let org = DemoOrg::start().await.expect("simulators start");
         let dir = org.cloud.dir().to_path_buf();
         let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
@@ -148,7 +143,8 @@ pub struct TestApp {
     pub config_path: PathBuf,
     /// The listener's URL.
     pub url: String,
-    wrong_secrets: Vec<String>,
+    /// The wrong secrets the test wrote (they must not be logged either).
+    pub wrong_secrets: Vec<String>,
     stop: CancellationToken,
     serving: Option<JoinHandle<Result<(), ServeError>>>,
 }
@@ -276,58 +272,6 @@ impl Drop for TestApp {
             self.assert_no_secret_logged();
         }
     }
-}
-
-impl TestApp {
-    /// Fails if the logs of this process (every test's, at debug level) show one of this
-    /// test's secrets, clientStates, a bearer token or a JWT.
-    fn assert_no_secret_logged(&self) {
-        let mut forbidden = vec![
-            self.org.fabrikam.secret.clone(),
-            self.org.contoso.secret.clone(),
-            self.org.dataverse.secret.clone(),
-            "Bearer ".into(),
-            "client_secret=".into(),
-            "eyJ".into(),
-        ];
-        forbidden.extend(self.wrong_secrets.iter().cloned());
-        forbidden.extend(self.graph().subscriptions().into_iter().filter_map(|s| s.client_state));
-        let logs = LOGS.lock().unwrap_or_else(|e| e.into_inner());
-        let logs = String::from_utf8_lossy(&logs);
-        assert!(logs.contains("token issued"), "the logs are captured at debug level");
-        for (i, word) in forbidden.iter().enumerate() {
-            assert!(!logs.contains(word.as_str()), "forbidden item #{i} is in the logs");
-        }
-    }
-}
-
-/// Every log line of this test binary, at debug level.
-static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-
-/// Where the captured logs go.
-struct Capture;
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Captures the logs of exsync and the simulators (once per test binary).
-fn capture_logs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("debug")
-            .with_ansi(false)
-            .with_writer(|| Capture)
-            .try_init();
-    });
 }
 
 /// Polls `probe` every 25 ms until it answers, for at most `limit`.

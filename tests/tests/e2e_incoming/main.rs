@@ -3,6 +3,8 @@
 //! the simulators. Issue 3's "Done when", one contract per test.
 //!
 //! - [`app`]: `TestApp`, the pipeline started against the simulators, and bounded waits.
+//! - [`logs`]: every test's logs, searched for its secrets when its `TestApp` is dropped.
+//! - [`parties`]: activity parties as the tests compare them.
 //! - [`delivery`]: mail of both tenants lands once each, as server-side sync records it; the
 //!   webhook path and the polling path.
 //! - [`once`]: one email in several synced mailboxes is one activity with all its parties; a
@@ -16,6 +18,7 @@ mod app;
 mod delivery;
 mod forged;
 mod large;
+mod logs;
 mod once;
 mod parties;
 mod refused;
