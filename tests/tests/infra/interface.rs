@@ -74,12 +74,13 @@ fn every_function_is_a_cargo_lambda_binary_on_arm64_logging_json() {
     for (id, package) in FUNCTIONS {
         let p = properties(id);
         assert_eq!(p["Runtime"], "provided.al2023", "{id}");
-        assert_eq!(p["Architectures"], json!(["arm64"]), "{id}");
+        assert_eq!(p["Architectures"], json!([{"Ref": "Architecture"}]), "{id}");
         assert_eq!(p["Handler"], "bootstrap", "{id}");
         assert_eq!(p["LoggingConfig"]["LogFormat"], "JSON", "{id}");
         let key = p["Code"]["S3Key"].as_str().unwrap_or_default();
         assert!(key.ends_with(&format!("target-lambda-{package}.zip")), "{id} is built from {key}");
     }
+    assert_eq!(expanded()["Parameters"]["Architecture"]["Default"], "arm64");
     assert_eq!(properties("NotifyFunctionUrl")["AuthType"], "NONE");
 }
 
