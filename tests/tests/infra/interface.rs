@@ -77,6 +77,8 @@ fn every_function_is_a_cargo_lambda_binary_on_arm64_logging_json() {
         assert_eq!(p["Architectures"], json!([{"Ref": "Architecture"}]), "{id}");
         assert_eq!(p["Handler"], "bootstrap", "{id}");
         assert_eq!(p["LoggingConfig"]["LogFormat"], "JSON", "{id}");
+        // Retries and continuations go back to the queue that invoked the function.
+        assert_eq!(p["RecursiveLoop"], "Allow", "{id}");
         let key = p["Code"]["S3Key"].as_str().unwrap_or_default();
         assert!(key.ends_with(&format!("target-lambda-{package}.zip")), "{id} is built from {key}");
     }
