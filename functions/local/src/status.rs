@@ -37,6 +37,8 @@ pub async fn print(exsync: &Embedded) -> anyhow::Result<ExitCode> {
         let counter = |f: fn(&MailboxStatus) -> u64| status.map_or(0, f);
         let last = status
             .and_then(|s| s.last_success)
+            // Whole seconds: the column is 20 characters wide.
+            .and_then(|t| t.replace_nanosecond(0).ok())
             .and_then(|t| t.format(&Rfc3339).ok())
             .unwrap_or_else(|| "never".into());
         println!(

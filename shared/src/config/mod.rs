@@ -141,7 +141,8 @@ pub struct Runtime {
     pub listen: SocketAddr,
     /// The https URL at which Graph reaches the listener; `None`: poll with delta instead.
     pub public_url: Option<Url>,
-    /// How often to poll each mailbox when there is no `public_url`.
+    /// How often to poll each mailbox when there is no `public_url`; with one, how often a
+    /// mailbox whose subscriptions could not be made is tried again.
     pub poll_interval: Duration,
     /// How often every mailbox gets a safety-net delta pass even when notifications flow
     /// (lost notifications are caught up within this interval at worst).

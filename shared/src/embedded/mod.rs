@@ -11,9 +11,10 @@ mod serve;
 use std::{sync::Arc, time::Duration};
 
 pub use once::{MailboxSummary, Summary};
+pub use serve::ServeError;
 
 use crate::{
-    adapters::sqlite::{Database, SqliteQueue, SqliteStore},
+    adapters::sqlite::{Claim, Database, DbError, SqliteQueue, SqliteStore},
     config::Config,
     dataverse::{ClientLimits, DataverseClient, parties::PartyResolver},
     entra::{
@@ -172,6 +173,8 @@ impl Embedded {
             dedupe: self.store.clone(),
             status: self.store.clone(),
             clock: self.clock.clone(),
+            graph: self.graph.clone(),
+            config: self.config.clone(),
         }
     }
 
@@ -209,6 +212,20 @@ impl Embedded {
             }
         };
         Worker::new(queue, handler)
+    }
+
+    /// Makes this process the state's only consumer for as long as the claim lives, and puts
+    /// back to work what a process that died left in flight.
+    async fn claim(&self) -> Result<Claim, DbError> {
+        let (claim, recovered) = self.db.claim().await?;
+        if recovered.jobs > 0 || recovered.pass_marks > 0 {
+            tracing::info!(
+                jobs = recovered.jobs,
+                pass_marks = recovered.pass_marks,
+                "resumed what the previous run left in flight"
+            );
+        }
+        Ok(claim)
     }
 
     /// The mailboxes whose mail is synced.

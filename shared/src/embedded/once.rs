@@ -87,6 +87,7 @@ impl fmt::Display for Summary {
 impl Embedded {
     /// Runs one pass of every synced folder and every write it leads to, within `timeout`.
     pub async fn sync_once(&self, timeout: Duration) -> Result<Summary, crate::ports::StoreError> {
+        let _claim = self.claim().await?;
         let before = self.statuses().await?;
         let jobs: Vec<Envelope> = self
             .synced_mailboxes()

@@ -9,11 +9,11 @@ use tracing::{info, warn};
 
 use super::Embedded;
 use crate::{
-    domain::Folder,
+    domain::{Folder, MailboxAddress},
     handlers::{notify, passes::request_pass},
     jobs::{Envelope, Job, QueueName, Trigger},
     listener,
-    ports::JobQueue,
+    ports::{JobQueue, SubscriptionStore},
     runtime::{self, Activity},
 };
 
@@ -34,6 +34,9 @@ pub enum ServeError {
     /// The listener's TLS files.
     #[error(transparent)]
     Tls(#[from] listener::TlsError),
+    /// The state could not be claimed (another exsync runs on it, or it is unreadable).
+    #[error("runtime.state: {0}")]
+    State(String),
 }
 
 impl Embedded {
@@ -52,6 +55,7 @@ impl Embedded {
         socket: TcpListener,
         stop: CancellationToken,
     ) -> Result<(), ServeError> {
+        let _claim = self.claim().await.map_err(|e| ServeError::State(e.to_string()))?;
         let tls = match &self.config.runtime.tls {
             Some(t) => Some(listener::tls_config(&t.cert_file, &t.key_file)?),
             None => None,
@@ -84,14 +88,20 @@ impl Embedded {
     }
 
     /// Catch up at start; then keep subscriptions alive and sweep (webhooks), or poll.
+    ///
+    /// With webhooks the schedule ticks at the poll interval too: a mailbox whose subscription
+    /// upkeep failed (a refused token, an unreachable listener) has no subscription record
+    /// left, and is tried again at each tick, so fixing the cause heals it within one; every
+    /// mailbox's subscriptions are checked and renewed hourly.
     async fn schedule(self, stop: CancellationToken) {
         let webhooks = self.config.runtime.public_url.is_some();
-        let tick = if webhooks { UPKEEP_INTERVAL } else { self.config.runtime.poll_interval };
+        let poll = self.config.runtime.poll_interval;
+        let tick = if webhooks { poll.min(UPKEEP_INTERVAL) } else { poll };
         self.request_passes(Trigger::Sweep).await;
         if webhooks {
-            self.ensure_subscriptions().await;
+            self.ensure_subscriptions(Upkeep::All).await;
         }
-        let mut last_sweep = Instant::now();
+        let (mut last_sweep, mut last_upkeep) = (Instant::now(), Instant::now());
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -101,7 +111,12 @@ impl Embedded {
                 self.request_passes(Trigger::Poll).await;
                 continue;
             }
-            self.ensure_subscriptions().await;
+            if last_upkeep.elapsed() >= UPKEEP_INTERVAL {
+                last_upkeep = Instant::now();
+                self.ensure_subscriptions(Upkeep::All).await;
+            } else {
+                self.ensure_subscriptions(Upkeep::Unsubscribed).await;
+            }
             if last_sweep.elapsed() >= self.config.runtime.sweep_interval {
                 last_sweep = Instant::now();
                 self.request_passes(Trigger::Sweep).await;
@@ -130,16 +145,43 @@ impl Embedded {
         }
     }
 
-    /// Queues subscription upkeep for every synced mailbox.
-    async fn ensure_subscriptions(&self) {
-        let jobs: Vec<Envelope> = self
-            .synced_mailboxes()
-            .map(|m| Envelope::new(Job::EnsureSubscriptions { mailbox: m.address.clone() }))
-            .collect();
+    /// Queues subscription upkeep for the synced mailboxes `which` selects.
+    async fn ensure_subscriptions(&self, which: Upkeep) {
+        let mut jobs = Vec::new();
+        for mailbox in self.synced_mailboxes() {
+            if which == Upkeep::Unsubscribed && !self.unsubscribed(&mailbox.address).await {
+                continue;
+            }
+            jobs.push(Envelope::new(Job::EnsureSubscriptions { mailbox: mailbox.address.clone() }));
+        }
+        if jobs.is_empty() {
+            return;
+        }
         if let Err(error) =
             self.queue.enqueue(QueueName::Subscriptions, &jobs, Duration::ZERO).await
         {
             warn!(%error, "could not queue subscription upkeep; the next tick tries again");
         }
     }
+
+    /// Whether a folder of `mailbox` has no subscription record at all, not even one being
+    /// created: its last upkeep failed, or never ran.
+    async fn unsubscribed(&self, mailbox: &MailboxAddress) -> bool {
+        match self.store.subscriptions_of(mailbox).await {
+            Ok(records) => Folder::ALL.iter().any(|f| records.iter().all(|r| r.folder != *f)),
+            Err(error) => {
+                warn!(%error, %mailbox, "could not read the subscriptions; the next tick tries again");
+                false
+            }
+        }
+    }
+}
+
+/// Which mailboxes a subscription upkeep run covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upkeep {
+    /// Every synced mailbox (hourly: renewals, lost subscriptions).
+    All,
+    /// Those with a folder that has no subscription (each tick: retry what failed).
+    Unsubscribed,
 }

@@ -9,6 +9,9 @@
 //! 4. one `$batch` writes the rest, one atomic create-and-close changeset each; "duplicate"
 //!    means an earlier attempt already did it.
 //!
+//! An email whose body was too large for its queue message gets the body from Graph just
+//! before step 4, and only when it is really written (the rare path, see [`body`]).
+//!
 //! Steady state (parties cached): two HTTP requests per batch of jobs, however many emails it
 //! carries; in Dataverse's own count (every part of a `$batch` counts, A7) that is a create
 //! and a close per email plus one `messageid` query per 50 emails.
@@ -17,6 +20,7 @@
 //! decided after step 3, with the parties and parent emails those reads found anyway, so an
 //! email the rule leaves out costs no write (it is counted as skipped).
 
+mod body;
 mod create;
 mod lookup;
 mod screen;
@@ -26,8 +30,10 @@ use std::{collections::HashMap, sync::Arc};
 use tracing::{info, instrument, warn};
 
 use crate::{
+    config::Config,
     dataverse::{DataverseClient, DataverseError, ErrorClass, parties::PartyResolver},
     domain::{MailboxAddress, RecordId},
+    graph::GraphClient,
     mapping::email::{EmailActivity, Parent, activity_id, email_activity},
     model::EmailRecord,
     outcome::Outcome,
@@ -52,15 +58,31 @@ pub struct WriteDeps {
     pub status: Arc<dyn StatusStore>,
     /// Time, for the status records.
     pub clock: Arc<dyn Clock>,
+    /// Graph, to read the body of an email that travelled without it
+    /// ([`EmailRecord::body_omitted`]).
+    pub graph: GraphClient,
+    /// The configuration: how to reach a mailbox on Graph for that read.
+    pub config: Arc<Config>,
+}
+
+/// Why an email was not written.
+#[derive(Debug, Clone)]
+enum NotWritten {
+    /// Dataverse failed or refused.
+    Dataverse(DataverseError),
+    /// Its body could not be read from Graph: what to do with the job.
+    Body(Outcome),
 }
 
 /// One email to write, and the jobs that asked for it.
 #[derive(Debug)]
 struct Unique<'a> {
     activity_id: RecordId,
+    /// The mailbox of the first job, whose copy `email` is.
+    mailbox: &'a MailboxAddress,
     email: &'a EmailRecord,
     jobs: Vec<usize>,
-    fate: Option<Result<Written, DataverseError>>,
+    fate: Option<Result<Written, NotWritten>>,
     /// The dedupe store already knew it.
     known: bool,
     /// Each job's tracking condition (none: tracked) and its copy of the email.
@@ -91,6 +113,7 @@ pub async fn write_screened(
         let at = *by_id.entry(id).or_insert_with(|| {
             uniques.push(Unique {
                 activity_id: id,
+                mailbox,
                 email,
                 jobs: Vec::new(),
                 fate: None,
@@ -123,7 +146,7 @@ pub async fn write_screened(
             Ok(found) => write_pending(deps, &mut uniques, &pending, &found).await,
             Err(error) => {
                 for &u in &pending {
-                    uniques[u].fate = Some(Err(error.clone()));
+                    uniques[u].fate = Some(Err(NotWritten::Dataverse(error.clone())));
                 }
             }
         }
@@ -160,7 +183,8 @@ pub async fn write_screened(
                     info!(%mailbox, activity = %unique.activity_id, created, "email written");
                     Outcome::Done
                 }
-                Err(error) => failure(mailbox, email, error),
+                Err(NotWritten::Dataverse(error)) => failure(mailbox, email, error),
+                Err(NotWritten::Body(outcome)) => outcome.clone(),
             };
         }
     }
@@ -182,6 +206,23 @@ async fn write_pending(
             None => to_write.push(u),
         }
     }
+    // The rare path: a body that did not travel with its job is read now that it is needed.
+    let mut completed: HashMap<usize, EmailRecord> = HashMap::new();
+    let mut ready = Vec::with_capacity(to_write.len());
+    for u in to_write {
+        if !uniques[u].email.body_omitted {
+            ready.push(u);
+            continue;
+        }
+        match body::complete(deps, uniques[u].mailbox, uniques[u].email).await {
+            Ok(email) => {
+                completed.insert(u, email);
+                ready.push(u);
+            }
+            Err(outcome) => uniques[u].fate = Some(Err(NotWritten::Body(outcome))),
+        }
+    }
+    let mut to_write = ready;
     // A reply whose parent is written in this same batch goes after it (and links to it).
     let in_batch: HashMap<String, usize> = to_write
         .iter()
@@ -209,7 +250,7 @@ async fn write_pending(
     let mut left_out = Vec::new();
     let mut mapped: HashMap<usize, usize> = HashMap::new();
     for &u in &to_write {
-        let email = uniques[u].email;
+        let email = completed.get(&u).unwrap_or(uniques[u].email);
         let parent = match parent_in_batch(u).and_then(|p| mapped.get(&p)) {
             Some(&at) => Some(Parent {
                 activity_id: activities[at].activity_id,
@@ -251,7 +292,7 @@ async fn write_pending(
             // A party bound from the cache may have been deleted since: resolve afresh.
             deps.parties.forget(addresses(uniques[u].email));
         }
-        uniques[u].fate = Some(result);
+        uniques[u].fate = Some(result.map_err(NotWritten::Dataverse));
     }
 }
 
@@ -299,78 +340,4 @@ async fn report(deps: &WriteDeps, mailbox: &MailboxAddress, event: StatusEvent) 
 }
 
 #[cfg(test)]
-mod tests {
-    use time::OffsetDateTime;
-
-    use super::*;
-    use crate::{
-        dataverse::ApiError,
-        domain::{Folder, GraphItemId, InternetMessageId},
-        model::Importance,
-    };
-
-    fn email() -> EmailRecord {
-        EmailRecord {
-            graph_id: GraphItemId::parse("AAMk1").unwrap(),
-            folder: Folder::Inbox,
-            internet_message_id: Some(InternetMessageId::parse("<m@x>").unwrap()),
-            subject: String::new(),
-            body_html: String::new(),
-            body_omitted: false,
-            from: None,
-            to: vec![],
-            cc: vec![],
-            bcc: vec![],
-            received_at: OffsetDateTime::UNIX_EPOCH,
-            sent_at: None,
-            in_reply_to: None,
-            conversation_id: None,
-            conversation_index: None,
-            importance: Importance::Normal,
-            has_attachments: false,
-        }
-    }
-
-    fn api(status: u16, body: &str) -> DataverseError {
-        let retry_after = Some(std::time::Duration::from_secs(3));
-        DataverseError::Api {
-            operation: "create email".into(),
-            api: ApiError::parse(status, retry_after, body),
-        }
-    }
-
-    #[test]
-    fn a_refused_email_is_poison_and_its_reason_names_the_field() {
-        let mailbox = MailboxAddress::parse("alice@corp.example").unwrap();
-        let refused = api(
-            400,
-            r#"{"error":{"code":"0x80044331","message":"A validation error occurred.  The length of the 'subject' attribute of the 'email' entity exceeded the maximum allowed length of '800'."}}"#,
-        );
-        let Outcome::Failed { reason, retryable: false } = failure(&mailbox, &email(), &refused)
-        else {
-            panic!("not poison");
-        };
-        assert!(
-            reason.starts_with(
-                "Dataverse refused email <m@x> of mailbox alice@corp.example (field subject): "
-            ),
-            "{reason}"
-        );
-    }
-
-    #[test]
-    fn throttling_waits_and_outages_and_missing_privileges_are_retried() {
-        let mailbox = MailboxAddress::parse("alice@corp.example").unwrap();
-        let throttled =
-            failure(&mailbox, &email(), &api(429, r#"{"error":{"code":"0x80072326"}}"#));
-        assert!(matches!(throttled, Outcome::Throttled { after, .. } if after.as_secs() == 3));
-        let outage = failure(&mailbox, &email(), &api(503, ""));
-        assert!(matches!(outage, Outcome::Failed { retryable: true, .. }));
-        let Outcome::Failed { reason, retryable: true } =
-            failure(&mailbox, &email(), &api(403, "{}"))
-        else {
-            panic!("an email blocked on a privilege is kept for retry");
-        };
-        assert!(reason.contains("security role"), "{reason}");
-    }
-}
+mod tests;

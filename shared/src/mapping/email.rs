@@ -41,6 +41,8 @@ pub const ADDRESS_USED_MAX: usize = 320;
 pub const SENDER_MAX: usize = 250;
 /// Longest `torecipients` (A2).
 pub const TO_RECIPIENTS_MAX: usize = 500;
+/// `email.notifications`: the body was truncated (A2).
+const NOTIFICATION_TRUNCATED_BODY: i64 = 2;
 
 /// exsync's UUIDv5 namespace for email activity ids. Never change it: ids already written
 /// would no longer be recognised and their emails would be written again.
@@ -97,6 +99,11 @@ pub fn email_activity(
     body.insert("activityid".into(), json!(activity_id));
     body.insert("subject".into(), json!(truncate(&email.subject, SUBJECT_MAX)));
     body.insert("description".into(), json!(email.body_html));
+    if email.body_omitted {
+        // The body could not be read (the message left the mailbox first): `notifications`
+        // 2 is Dataverse's own "Truncated body" flag (A2).
+        body.insert("notifications".into(), json!(NOTIFICATION_TRUNCATED_BODY));
+    }
     // directioncode: true = outgoing, false = incoming (A2).
     body.insert("directioncode".into(), json!(!received));
     body.insert("actualstart".into(), json!(timestamp(sent_at)));

@@ -78,7 +78,8 @@ fn date(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
     OffsetDateTime::parse(text, &Rfc3339)
 }
 
-fn body_html(message: &Message) -> String {
+/// The body of `message` as HTML (a text body escaped, empty when there is none).
+pub fn body_html(message: &Message) -> String {
     let Some(body) = &message.body else { return String::new() };
     let content = body.content.as_deref().unwrap_or_default();
     match body.content_type.as_deref() {

@@ -6,7 +6,8 @@ use super::{DataverseTenant, ExchangeTenant, SimCloud};
 
 /// Builds an `exsync.toml` that points at a simulated cloud. Secrets go into files under
 /// `secrets/` next to it and the config references them as `file:` (tests cannot set
-/// environment variables safely).
+/// environment variables safely); the test CA goes beside it as `ca.pem`, so the folder is
+/// complete on its own (the demo keeps it with `--dir`).
 #[derive(Debug, Clone)]
 pub struct ConfigBuilder {
     head: String,
@@ -14,17 +15,17 @@ pub struct ConfigBuilder {
     mailboxes: Vec<String>,
     runtime: String,
     secrets: Vec<(String, String)>,
+    ca_pem: String,
 }
 
 impl ConfigBuilder {
     pub(super) fn new(cloud: &SimCloud, dataverse: &DataverseTenant) -> Self {
         let head = format!(
-            "[cloud]\nauthority_host = \"{}\"\ngraph_url = \"{}\"\nca_file = \"{}\"\n\n\
+            "[cloud]\nauthority_host = \"{}\"\ngraph_url = \"{}\"\nca_file = \"ca.pem\"\n\n\
              [dataverse]\nurl = \"{}\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\n\
              client_secret = \"file:secrets/dataverse\"\n",
             trim(cloud.authority_host().as_str()),
             trim(cloud.graph_url().as_str()),
-            cloud.ca_file().display(),
             dataverse.env.url(),
             dataverse.tenant_id,
             dataverse.app_id,
@@ -35,6 +36,7 @@ impl ConfigBuilder {
             mailboxes: Vec::new(),
             runtime: String::new(),
             secrets: vec![("dataverse".into(), dataverse.secret.clone())],
+            ca_pem: cloud.ca.cert_pem(),
         }
     }
 
@@ -85,9 +87,11 @@ impl ConfigBuilder {
         text
     }
 
-    /// Writes `exsync.toml` and its secret files into `dir`; returns the config's path.
+    /// Writes `exsync.toml`, its secret files and `ca.pem` into `dir`; returns the config's
+    /// path.
     pub fn write(&self, dir: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(dir.join("secrets"))?;
+        std::fs::write(dir.join("ca.pem"), &self.ca_pem)?;
         for (name, value) in &self.secrets {
             std::fs::write(dir.join("secrets").join(name), value)?;
         }

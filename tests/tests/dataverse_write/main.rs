@@ -21,14 +21,16 @@ use std::{
 
 use async_trait::async_trait;
 use exsync_shared::{
+    config::Config,
     dataverse::{ClientLimits, DataverseClient, parties::PartyResolver},
     domain::{Folder, GraphItemId, InternetMessageId, MailboxAddress, RecordId},
+    graph::GraphClient,
     handlers::write::{WriteDeps, write_emails},
     model::{EmailAddress, EmailRecord, Importance},
     outcome::Outcome,
     ports::{
-        AccessToken, Clock, CredentialKey, DedupeStore, Resource, StatusStore, StoreError,
-        SystemClock, TokenError, Tokens,
+        AccessToken, Clock, CredentialKey, DedupeStore, LocalLimiter, Resource, StatusStore,
+        StoreError, SystemClock, TokenError, Tokens,
     },
     secret::Secret,
     status::{MailboxStatus, StatusEvent},
@@ -202,7 +204,7 @@ impl World {
         ));
         let dedupe = Arc::new(MemDedupe::default());
         let status = Arc::new(MemStatus::default());
-        let deps = deps(&client, &dedupe, &status);
+        let deps = deps(&client, &dedupe, &status, &tokens);
         Self { sim, env, http, tokens, client, dedupe, status, deps, _server: server }
     }
 
@@ -213,7 +215,7 @@ impl World {
 
     /// The same handler as a restarted process sees it: nothing cached, an empty dedupe store.
     fn restarted(&self) -> WriteDeps {
-        deps(&self.client, &Arc::new(MemDedupe::default()), &self.status)
+        deps(&self.client, &Arc::new(MemDedupe::default()), &self.status, &self.tokens)
     }
 
     /// Operations the simulator executed for exsync's app (a `$batch` counts its parts).
@@ -226,16 +228,37 @@ fn deps(
     client: &Arc<DataverseClient>,
     dedupe: &Arc<MemDedupe>,
     status: &Arc<MemStatus>,
+    tokens: &Arc<SimTokens>,
 ) -> WriteDeps {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // These emails carry their bodies, so `write` never calls Graph: it points nowhere.
+    let nowhere = Url::parse("https://127.0.0.1:9").unwrap();
+    let graph = GraphClient::new(
+        reqwest::Client::new(),
+        &nowhere,
+        tokens.clone(),
+        Arc::new(LocalLimiter::new()),
+        clock.clone(),
+    );
     WriteDeps {
         dataverse: client.clone(),
         parties: Arc::new(PartyResolver::new(clock.clone(), Duration::from_secs(300))),
         dedupe: dedupe.clone(),
         status: status.clone(),
         clock,
+        graph,
+        config: Arc::new(Config::parse(CONFIG, std::path::Path::new(".")).unwrap()),
     }
 }
+
+/// A configuration for the `write` handler's Graph reads (none happen in these tests).
+const CONFIG: &str = r#"
+[dataverse]
+url = "https://127.0.0.1:9"
+tenant_id = "6f1c2a8e-0b7d-4c55-9a39-2f4c1d0e8b11"
+client_id = "4b8e9f2a-3c1d-4e6f-8a7b-9c0d1e2f3a4b"
+client_secret = "env:UNUSED"
+"#;
 
 fn mailbox(address: &str) -> MailboxAddress {
     MailboxAddress::parse(address).unwrap()

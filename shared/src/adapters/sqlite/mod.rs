@@ -2,9 +2,11 @@
 //! (`runtime.state = "sqlite:PATH"`).
 //!
 //! [`Database::open`] configures the file and migrates its schema; [`SqliteQueue`] and
-//! [`SqliteStore`] implement the ports over it. Every statement runs on one thread that owns
+//! [`SqliteStore`] implement the ports over it; [`Database::claim`] makes a consuming process
+//! the state's only one and releases what a dead predecessor left in flight. Every statement runs on one thread that owns
 //! the connection, and writes are committed in groups (see `writer`).
 
+mod claim;
 mod dead_letters;
 mod error;
 mod queue;
@@ -25,6 +27,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+pub use claim::{Claim, Recovered, lock_path};
 pub use error::DbError;
 pub use queue::SqliteQueue;
 pub use schema::SCHEMA_VERSION;

@@ -167,3 +167,14 @@ fn a_sent_date_before_1753_gives_way_to_the_received_date() {
         email_activity(&email, RecordId::from_u128(1), &PartyMatches::default(), None).create;
     assert_eq!(body["actualstart"], "2025-01-01T09:00:05Z");
 }
+
+#[test]
+fn a_body_that_could_not_be_read_is_flagged_truncated_and_a_read_one_is_not() {
+    let email = received();
+    let activity = email_activity(&email, RecordId::nil(), &parties(), None);
+    assert!(activity.create.get("notifications").is_none());
+    let without = EmailRecord { body_html: String::new(), body_omitted: true, ..email };
+    let activity = email_activity(&without, RecordId::nil(), &parties(), None);
+    assert_eq!(activity.create["notifications"], 2);
+    assert_eq!(activity.create["description"], "");
+}

@@ -2,6 +2,7 @@
 //! durability across reopen and kill -9, in-process wakeups, group commit.
 
 mod bench;
+mod claim;
 mod contract;
 mod crash;
 mod embedded;

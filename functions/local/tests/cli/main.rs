@@ -1,0 +1,14 @@
+//! The `exsync` binary end to end against the simulators (issue 3): `sync --once` with a
+//! refused token and after the fix, configuration and secret errors, `demo`, and `serve`
+//! killed with SIGKILL again and again while mail arrives. Every run logs at debug level and
+//! no output or log may show a secret, a token or a clientState.
+//!
+//! - [`common`]: running the binary, and what its output must never contain.
+//! - [`once`]: `sync --once` and configuration errors.
+//! - [`demo`]: `exsync demo`.
+//! - [`kill`]: kill -9 and restart mid-stream.
+
+mod common;
+mod demo;
+mod kill;
+mod once;
