@@ -71,8 +71,11 @@ async fn an_email_whose_body_is_gone_from_the_mailbox_is_written_marked_truncate
         importance: Importance::Normal,
         has_attachments: false,
     };
-    let job =
-        Job::WriteEmail { mailbox: MailboxAddress::parse(ALICE).unwrap(), email: Box::new(record) };
+    let job = Job::WriteEmail {
+        mailbox: MailboxAddress::parse(ALICE).unwrap(),
+        email: Box::new(record),
+        track_if: None,
+    };
     app.exsync
         .queue()
         .enqueue(QueueName::Writes, &[Envelope::new(job)], Duration::ZERO)

@@ -133,8 +133,11 @@ async fn a_duplicate_notification_a_replayed_delta_round_and_a_redelivered_job_c
         importance: Importance::Normal,
         has_attachments: false,
     };
-    let job =
-        Job::WriteEmail { mailbox: MailboxAddress::parse(ALICE).unwrap(), email: Box::new(record) };
+    let job = Job::WriteEmail {
+        mailbox: MailboxAddress::parse(ALICE).unwrap(),
+        email: Box::new(record),
+        track_if: None,
+    };
     app.exsync
         .queue()
         .enqueue(QueueName::Writes, &[Envelope::new(job)], Duration::ZERO)
