@@ -28,8 +28,29 @@ pub enum Health {
         /// Whether it heals by itself (outage) or needs an admin (bad secret, no permission).
         retryable: bool,
     },
-    /// Switched off by the admin.
+    /// Switched off by the admin (`exsync mailbox disable`): no pass and no subscription
+    /// upkeep runs until `exsync mailbox enable` or a passing `exsync mailbox test`.
     Disabled,
+}
+
+impl Health {
+    /// Its name in the status table and in DynamoDB's `health_state`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Health::Pending => "pending",
+            Health::Healthy => "healthy",
+            Health::CatchingUp => "catching up",
+            Health::Throttled { .. } => "throttled",
+            Health::Failing { .. } => "failing",
+            Health::Disabled => "disabled",
+        }
+    }
+
+    /// Parked: failing for a reason only an admin can fix (bad secret, no permission). Its
+    /// jobs are dropped until `next_retry`, when one probe runs.
+    pub fn is_parked(&self) -> bool {
+        matches!(self, Health::Failing { retryable: false, .. })
+    }
 }
 
 /// A mailbox's status record.
@@ -44,6 +65,9 @@ pub struct MailboxStatus {
     /// When a pass last succeeded.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_success: Option<OffsetDateTime>,
+    /// A parked mailbox: when it is probed again (capped exponential backoff).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_retry: Option<OffsetDateTime>,
     /// Messages found by its passes (all time).
     pub emails_seen: u64,
     /// Emails it contributed to Dataverse (created by its copy).
@@ -93,7 +117,14 @@ pub enum StatusEvent {
         reason: String,
         /// Whether it heals by itself.
         retryable: bool,
+        /// When to try the mailbox again (a parked mailbox's next probe).
+        retry_at: Option<OffsetDateTime>,
     },
+    /// The admin switched the mailbox off (`exsync mailbox disable`).
+    Disabled,
+    /// The admin switched it on again, or Test & Enable passed: it starts over as pending,
+    /// with no failures and no park.
+    Enabled,
 }
 
 impl MailboxStatus {
@@ -104,6 +135,7 @@ impl MailboxStatus {
             health: Health::Pending,
             consecutive_failures: 0,
             last_success: None,
+            next_retry: None,
             emails_seen: 0,
             emails_written: 0,
             emails_duplicate: 0,
@@ -118,13 +150,15 @@ impl MailboxStatus {
     ///
     /// A written email is counted but does not change health: it proves Dataverse works, not
     /// that the mailbox's Graph access does, and the next pass settles that. A disabled mailbox
-    /// stays disabled (jobs in flight when the admin switched it off still count).
+    /// stays disabled (jobs in flight when the admin switched it off still count) until the
+    /// admin enables it.
     pub fn apply(&mut self, event: StatusEvent, at: OffsetDateTime) {
         let disabled = self.health == Health::Disabled;
         match event {
             StatusEvent::PassSucceeded { emails } => {
                 self.emails_seen = self.emails_seen.saturating_add(emails);
                 self.consecutive_failures = 0;
+                self.next_retry = None;
                 self.last_success = Some(self.last_success.map_or(at, |last| last.max(at)));
                 if !disabled {
                     self.health = Health::Healthy;
@@ -134,6 +168,7 @@ impl MailboxStatus {
             StatusEvent::CatchingUp { emails } => {
                 self.emails_seen = self.emails_seen.saturating_add(emails);
                 self.consecutive_failures = 0;
+                self.next_retry = None;
                 if !disabled {
                     self.health = Health::CatchingUp;
                 }
@@ -152,11 +187,21 @@ impl MailboxStatus {
                     self.health = Health::Throttled { until };
                 }
             }
-            StatusEvent::Failed { reason, retryable } => {
+            StatusEvent::Failed { reason, retryable, retry_at } => {
                 self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+                self.next_retry = retry_at;
                 if !disabled {
                     self.health = Health::Failing { reason, retryable };
                 }
+            }
+            StatusEvent::Disabled => {
+                self.health = Health::Disabled;
+                self.next_retry = None;
+            }
+            StatusEvent::Enabled => {
+                self.health = Health::Pending;
+                self.consecutive_failures = 0;
+                self.next_retry = None;
             }
         }
         self.updated_at = self.updated_at.max(at);
@@ -174,7 +219,8 @@ mod tests {
         let t0 = datetime!(2026-11-23 10:00 UTC);
         let mailbox = MailboxAddress::parse("alice@fabrikam.example").unwrap();
         let mut status = MailboxStatus::new(mailbox, t0);
-        let failed = StatusEvent::Failed { reason: "Graph 503".into(), retryable: true };
+        let failed =
+            StatusEvent::Failed { reason: "Graph 503".into(), retryable: true, retry_at: None };
         status.apply(failed.clone(), t0);
         status.apply(failed, t0);
         assert_eq!(status.consecutive_failures, 2);
@@ -198,7 +244,10 @@ mod tests {
         let t0 = datetime!(2026-11-23 10:00 UTC);
         let mailbox = MailboxAddress::parse("alice@fabrikam.example").unwrap();
         let mut status = MailboxStatus::new(mailbox, t0);
-        status.apply(StatusEvent::Failed { reason: "Graph 503".into(), retryable: true }, t0);
+        status.apply(
+            StatusEvent::Failed { reason: "Graph 503".into(), retryable: true, retry_at: None },
+            t0,
+        );
         status.apply(StatusEvent::CatchingUp { emails: 1000 }, t0);
         assert_eq!((status.health.clone(), status.consecutive_failures), (Health::CatchingUp, 0));
         assert_eq!(status.last_success, None);
@@ -216,5 +265,29 @@ mod tests {
         status.apply(StatusEvent::Throttled { until: t0 }, t0);
         assert_eq!(status.health, Health::Disabled);
         assert_eq!(status.emails_seen, 2);
+        status.apply(StatusEvent::Enabled, t0);
+        assert_eq!((status.health, status.emails_seen), (Health::Pending, 2));
+    }
+
+    #[test]
+    fn a_park_holds_its_next_probe_until_a_pass_or_the_admin_clears_it() {
+        let t0 = datetime!(2026-11-23 10:00 UTC);
+        let probe = t0 + time::Duration::MINUTE;
+        let mailbox = MailboxAddress::parse("alice@fabrikam.example").unwrap();
+        let mut status = MailboxStatus::new(mailbox, t0);
+        let reason = "AADSTS7000222: the client secret has expired".to_string();
+        status.apply(
+            StatusEvent::Failed { reason: reason.clone(), retryable: false, retry_at: Some(probe) },
+            t0,
+        );
+        assert!(status.health.is_parked());
+        assert_eq!(status.next_retry, Some(probe));
+        status.apply(StatusEvent::Disabled, t0);
+        assert_eq!((status.health.clone(), status.next_retry), (Health::Disabled, None));
+        status.apply(StatusEvent::Enabled, t0);
+        assert_eq!((status.health.clone(), status.consecutive_failures), (Health::Pending, 0));
+        status.apply(StatusEvent::Failed { reason, retryable: false, retry_at: Some(probe) }, t0);
+        status.apply(StatusEvent::PassSucceeded { emails: 0 }, probe);
+        assert_eq!((status.health, status.next_retry), (Health::Healthy, None));
     }
 }

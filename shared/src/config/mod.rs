@@ -147,6 +147,9 @@ pub struct Runtime {
     /// How often every mailbox gets a safety-net delta pass even when notifications flow
     /// (lost notifications are caught up within this interval at worst).
     pub sweep_interval: Duration,
+    /// The longest wait between two probes of a parked mailbox (one that failed for a reason
+    /// only an admin can fix); the first comes after a minute, or this if shorter.
+    pub parked_retry_max: Duration,
     /// Serve the listener over TLS with this certificate chain and key (PEM files).
     pub tls: Option<ListenerTls>,
     /// How long a Graph subscription is asked to live (capped at the resource's maximum).

@@ -94,6 +94,7 @@ struct RawRuntime {
     tls_key: Option<String>,
     subscription_lifetime: Option<String>,
     sweep_interval: Option<String>,
+    parked_retry_max: Option<String>,
 }
 
 /// Server-side sync accepts 1..=300 for MaxConcurrentConnections (reference A9).
@@ -261,6 +262,14 @@ fn runtime(r: RawRuntime, base: &Path) -> Result<Runtime, Fail> {
         Duration::from_secs(60)..=Duration::MAX,
         "use a duration of at least 1m, e.g. \"6h\": the safety-net delta pass of every mailbox",
     )?;
+    let parked_retry_max = duration(
+        "runtime.parked_retry_max",
+        r.parked_retry_max.as_deref(),
+        "30m",
+        Duration::from_secs(1)..=Duration::from_secs(24 * 3600),
+        "use a duration from 1s to 24h, e.g. \"30m\": the longest wait between two probes of \
+         a parked mailbox",
+    )?;
     let tls = match (r.tls_cert, r.tls_key) {
         (None, None) => None,
         (Some(cert), Some(key)) => {
@@ -287,6 +296,7 @@ fn runtime(r: RawRuntime, base: &Path) -> Result<Runtime, Fail> {
         public_url,
         poll_interval,
         sweep_interval,
+        parked_retry_max,
         tls,
         subscription_lifetime,
     })

@@ -15,7 +15,7 @@ pub use lifecycle::on_lifecycle;
 pub use rich::RICH_SUBSCRIPTION_LIFETIME;
 
 use super::{
-    failure::{Failure, report},
+    failure::{Failure, gate, report_failure},
     passes::request_pass,
 };
 use crate::{
@@ -79,11 +79,18 @@ impl SubscribeDeps {
         Ok(())
     }
 
-    async fn fail(&self, mailbox: &MailboxAddress, failure: Failure, context: &str) -> Outcome {
+    async fn fail(
+        &self,
+        mailbox: &MailboxAddress,
+        failure: Failure,
+        context: &str,
+        failures: u32,
+    ) -> Outcome {
         let now = self.clock.now();
         let (outcome, event) = failure.verdict(context, now);
         tracing::warn!(?outcome, "subscription upkeep failed");
-        report(&*self.status, mailbox, event, now).await;
+        let max = self.config.runtime.parked_retry_max;
+        report_failure(&*self.status, mailbox, event, failures, max, now).await;
         outcome
     }
 }
@@ -99,6 +106,13 @@ pub async fn ensure_subscriptions(deps: &SubscribeDeps, mailbox: &MailboxAddress
         tracing::debug!("no public_url: the mailbox is polled instead");
         return Outcome::Done;
     }
+    let failures = match gate(&*deps.status, mailbox, deps.clock.now(), false).await {
+        Ok(failures) => failures,
+        Err(why) => {
+            tracing::debug!(%why, "subscription upkeep skipped");
+            return Outcome::Done;
+        }
+    };
     for folder in Folder::ALL {
         if let Err(failure) = ensure_folder(deps, &access, folder).await {
             let context = format!(
@@ -107,7 +121,7 @@ pub async fn ensure_subscriptions(deps: &SubscribeDeps, mailbox: &MailboxAddress
                 deps.endpoint("graph/notify").map(|u| u.to_string()).unwrap_or_default(),
                 deps.endpoint("graph/lifecycle").map(|u| u.to_string()).unwrap_or_default(),
             );
-            return deps.fail(mailbox, failure, &context).await;
+            return deps.fail(mailbox, failure, &context, failures).await;
         }
     }
     Outcome::Done

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use tracing::{Span, instrument};
 
 use super::{
-    failure::{Failure, report},
+    failure::{Failure, gate, report, report_failure},
     passes::request_pass,
 };
 use crate::{
@@ -68,6 +68,20 @@ pub async fn sync_folder(
         return Outcome::Done;
     };
     Span::current().record("tenant", deps.config.profile_of(configured).tenant_id.as_str());
+    let probe = trigger == Trigger::Sweep;
+    let failures = match gate(&*deps.status, mailbox, deps.clock.now(), probe).await {
+        Ok(failures) => failures,
+        Err(why) => {
+            // Clear the pass mark, so that the probe's (or the re-enabled mailbox's) request
+            // queues a pass instead of coalescing into this skipped one. The delta cursor
+            // stays where it is: the next pass reads what this one would have.
+            if let Err(error) = deps.passes.begin_pass(mailbox, folder).await {
+                tracing::warn!(%error, "could not clear the pass mark");
+            }
+            tracing::debug!(%why, "pass skipped");
+            return Outcome::Done;
+        }
+    };
     let mut pass = Pass {
         deps,
         access: MailboxAccess::of(&deps.config, configured),
@@ -85,7 +99,8 @@ pub async fn sync_folder(
             let now = deps.clock.now();
             let (outcome, event) = failure.verdict(&context, now);
             tracing::warn!(?outcome, "folder pass failed");
-            report(&*deps.status, mailbox, event, now).await;
+            let max = deps.config.runtime.parked_retry_max;
+            report_failure(&*deps.status, mailbox, event, failures, max, now).await;
             outcome
         }
     }

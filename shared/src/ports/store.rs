@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use crate::{
     domain::{Folder, InternetMessageId, MailboxAddress, RecordId, SubscriptionId},
     secret::Secret,
-    status::{MailboxStatus, StatusEvent},
+    status::{Health, MailboxStatus, StatusEvent},
 };
 
 /// A store operation that failed.
@@ -145,13 +145,15 @@ pub trait DedupeStore: Send + Sync + std::fmt::Debug {
 /// Mailbox status records.
 #[async_trait]
 pub trait StatusStore: Send + Sync + std::fmt::Debug {
-    /// Applies an event atomically (counters add up under concurrent workers).
+    /// Applies an event atomically (counters add up under concurrent workers); answers the
+    /// health the record had just before (`None`: no record yet), so that exactly one of the
+    /// workers that report the same transition sees it (the parking alert is logged once).
     async fn report(
         &self,
         mailbox: &MailboxAddress,
         event: StatusEvent,
         at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Option<Health>, StoreError>;
     /// One mailbox's status.
     async fn status(&self, mailbox: &MailboxAddress) -> Result<Option<MailboxStatus>, StoreError>;
     /// Every mailbox's status.

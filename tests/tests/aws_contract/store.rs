@@ -122,7 +122,8 @@ async fn a_disabled_mailbox_keeps_its_health_while_its_counters_count() {
         .await
         .unwrap();
     let later = T0 + Duration::from_secs(60);
-    let failed = StatusEvent::Failed { reason: "Graph 503".into(), retryable: true };
+    let failed =
+        StatusEvent::Failed { reason: "Graph 503".into(), retryable: true, retry_at: None };
     store.report(&m, failed, later).await.unwrap();
     store.report(&m, StatusEvent::PassSucceeded { emails: 2 }, T0).await.unwrap();
     let status = store.status(&m).await.unwrap().unwrap();
@@ -168,13 +169,42 @@ async fn status_updates_give_what_mailbox_status_apply_gives_for_the_same_events
     let at = |s: i64| T0 + time::Duration::seconds(s);
     let events = [
         (StatusEvent::EmailWritten { created: false }, at(5)),
-        (StatusEvent::Failed { reason: "Graph 503".into(), retryable: true }, at(10)),
-        (StatusEvent::Failed { reason: "Graph 503 again".into(), retryable: true }, at(20)),
+        (
+            StatusEvent::Failed { reason: "Graph 503".into(), retryable: true, retry_at: None },
+            at(10),
+        ),
+        (
+            StatusEvent::Failed {
+                reason: "Graph 503 again".into(),
+                retryable: true,
+                retry_at: None,
+            },
+            at(20),
+        ),
         (StatusEvent::PassSucceeded { emails: 4 }, at(30)),
         (StatusEvent::EmailWritten { created: true }, at(25)),
         (StatusEvent::Throttled { until: at(90) }, at(40)),
         (StatusEvent::PassSucceeded { emails: 1 }, at(35)),
-        (StatusEvent::Failed { reason: "AADSTS7000215".into(), retryable: false }, at(50)),
+        (
+            StatusEvent::Failed {
+                reason: "AADSTS7000215".into(),
+                retryable: false,
+                retry_at: Some(at(110)),
+            },
+            at(50),
+        ),
+        (StatusEvent::Disabled, at(60)),
+        (StatusEvent::PassSucceeded { emails: 2 }, at(65)),
+        (StatusEvent::Enabled, at(70)),
+        (
+            StatusEvent::Failed {
+                reason: "AADSTS7000222".into(),
+                retryable: false,
+                retry_at: Some(at(140)),
+            },
+            at(80),
+        ),
+        (StatusEvent::CatchingUp { emails: 3 }, at(85)),
     ];
     let mut expected: Option<MailboxStatus> = None;
     for (event, when) in events {

@@ -33,7 +33,7 @@ use exsync_shared::{
         StoreError, SystemClock, TokenError, Tokens,
     },
     secret::Secret,
-    status::{MailboxStatus, StatusEvent},
+    status::{Health, MailboxStatus, StatusEvent},
 };
 use exsync_sim::{
     auth::{KeyRing, TokenSpec, mint},
@@ -143,9 +143,9 @@ impl StatusStore for MemStatus {
         mailbox: &MailboxAddress,
         event: StatusEvent,
         _: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Health>, StoreError> {
         self.0.lock().unwrap().push((mailbox.clone(), event));
-        Ok(())
+        Ok(None)
     }
 
     async fn status(&self, _: &MailboxAddress) -> Result<Option<MailboxStatus>, StoreError> {

@@ -79,6 +79,8 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 2: emails the tracking rule left out.
     "ALTER TABLE mailbox_status ADD COLUMN emails_skipped INTEGER NOT NULL DEFAULT 0;",
+    // 3: when a parked mailbox is probed again (Unix nanoseconds).
+    "ALTER TABLE mailbox_status ADD COLUMN next_retry INTEGER;",
 ];
 
 /// The version this build writes.

@@ -6,7 +6,7 @@ use super::{SubscribeDeps, create, renewal_due, replace};
 use crate::{
     domain::SubscriptionId,
     graph::{ErrorClass, MailboxAccess, Missing},
-    handlers::failure::Failure,
+    handlers::failure::{Failure, gate},
     jobs::{LifecycleEvent, Trigger},
     outcome::Outcome,
     ports::SubscriptionRecord,
@@ -37,6 +37,15 @@ pub async fn on_lifecycle(
             Err(e) => Failure::Store(e).verdict("lifecycle event", deps.clock.now()).0,
         };
     };
+    // A parked mailbox still acts on lifecycle events (a removed subscription is recreated as
+    // soon as the mailbox heals); a disabled one does not.
+    let failures = match gate(&*deps.status, &record.mailbox, deps.clock.now(), true).await {
+        Ok(failures) => failures,
+        Err(why) => {
+            tracing::info!(%why, "lifecycle event skipped");
+            return Outcome::Done;
+        }
+    };
     let result = match event {
         LifecycleEvent::ReauthorizationRequired => reauthorize(deps, &access, &record).await,
         LifecycleEvent::SubscriptionRemoved => removed(deps, &access, &record).await,
@@ -50,7 +59,7 @@ pub async fn on_lifecycle(
         Err(failure) => {
             let context =
                 format!("{event:?} for the {} subscription of {}", record.folder, record.mailbox);
-            deps.fail(&record.mailbox, failure, &context).await
+            deps.fail(&record.mailbox, failure, &context, failures).await
         }
     }
 }

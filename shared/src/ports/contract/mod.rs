@@ -195,6 +195,8 @@ macro_rules! store_contract {
             concurrent_records_of_one_message_id_agree_on_one_activity,
             status_counters_add_up_under_concurrent_reports,
             health_follows_failures_throttling_and_success,
+            a_report_answers_the_health_before_it,
+            the_admin_disables_and_enables_a_mailbox_whatever_its_health,
             statuses_lists_every_reported_mailbox,
         );
         $crate::store_contract!(@tests $twin; passes;

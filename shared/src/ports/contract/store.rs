@@ -148,14 +148,17 @@ pub async fn health_follows_failures_throttling_and_success(twin: StoreTwin) {
     let m = mailbox("health");
     assert_eq!(s.status(&m).await.expect("get"), None, "nothing reported yet");
     let reason = "AADSTS7000222: the client secret of profile fabrikam expired";
+    let probe = T0 + Duration::minutes(1);
     for _ in 0..2 {
-        let failed = StatusEvent::Failed { reason: reason.into(), retryable: false };
+        let failed =
+            StatusEvent::Failed { reason: reason.into(), retryable: false, retry_at: Some(probe) };
         s.report(&m, failed, T0).await.expect("report");
     }
     let failing = s.status(&m).await.expect("get").expect("found");
     assert_eq!(failing.health, Health::Failing { reason: reason.into(), retryable: false });
     assert_eq!(failing.consecutive_failures, 2);
     assert_eq!(failing.last_success, None);
+    assert_eq!(failing.next_retry, Some(probe), "a parked mailbox keeps its next probe");
     let until = T0 + Duration::minutes(5);
     s.report(&m, StatusEvent::Throttled { until }, T0).await.expect("report");
     assert_eq!(
@@ -169,6 +172,54 @@ pub async fn health_follows_failures_throttling_and_success(twin: StoreTwin) {
     assert_eq!(healthy.consecutive_failures, 0);
     assert_eq!(healthy.last_success, Some(later));
     assert_eq!(healthy.updated_at, later);
+    assert_eq!(healthy.next_retry, None, "a success clears the probe");
+}
+
+/// Each report answers the health just before it, so one worker sees each transition.
+pub async fn a_report_answers_the_health_before_it(twin: StoreTwin) {
+    let s = &twin.status;
+    let m = mailbox("before");
+    let parked = |reason: &str| StatusEvent::Failed {
+        reason: reason.into(),
+        retryable: false,
+        retry_at: Some(T0 + Duration::minutes(1)),
+    };
+    assert_eq!(s.report(&m, parked("AADSTS7000222"), T0).await.expect("report"), None);
+    let before = s.report(&m, parked("AADSTS7000222 again"), T0).await.expect("report");
+    assert!(before.is_some_and(|h| h.is_parked()), "the second park sees the first");
+    let before = s.report(&m, StatusEvent::PassSucceeded { emails: 1 }, T0).await.expect("report");
+    assert_eq!(
+        before,
+        Some(Health::Failing { reason: "AADSTS7000222 again".into(), retryable: false })
+    );
+}
+
+/// The admin's switch: disabled whatever the health, and kept through the reports of jobs in
+/// flight; enabled starts over as pending with no failures and no park.
+pub async fn the_admin_disables_and_enables_a_mailbox_whatever_its_health(twin: StoreTwin) {
+    let s = &twin.status;
+    let m = mailbox("switched");
+    let parked = StatusEvent::Failed {
+        reason: "AADSTS7000215".into(),
+        retryable: false,
+        retry_at: Some(T0 + Duration::minutes(1)),
+    };
+    s.report(&m, parked, T0).await.expect("report");
+    s.report(&m, StatusEvent::Disabled, T0 + Duration::seconds(1)).await.expect("disable");
+    let in_flight = StatusEvent::PassSucceeded { emails: 2 };
+    s.report(&m, in_flight, T0 + Duration::seconds(2)).await.expect("report");
+    let disabled = s.status(&m).await.expect("get").expect("found");
+    assert_eq!((disabled.health, disabled.emails_seen), (Health::Disabled, 2));
+    let enabled_at = T0 + Duration::seconds(3);
+    let before = s.report(&m, StatusEvent::Enabled, enabled_at).await.expect("enable");
+    assert_eq!(before, Some(Health::Disabled));
+    let enabled = s.status(&m).await.expect("get").expect("found");
+    assert_eq!(enabled.health, Health::Pending);
+    assert_eq!((enabled.consecutive_failures, enabled.next_retry), (0, None));
+    assert_eq!(enabled.updated_at, enabled_at);
+    let fresh = mailbox("disabled-first");
+    s.report(&fresh, StatusEvent::Disabled, T0).await.expect("disable an unknown mailbox");
+    assert_eq!(s.status(&fresh).await.expect("get").expect("found").health, Health::Disabled);
 }
 
 /// Every mailbox that was reported on is listed.

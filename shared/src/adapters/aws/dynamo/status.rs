@@ -6,6 +6,7 @@
 //! is what [`MailboxStatus`]'s rules give for the same events in any order they land.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
 use time::OffsetDateTime;
 
 use super::{
@@ -25,6 +26,17 @@ use crate::{
 /// there are three.
 const ROUNDS: usize = 4;
 
+/// The health an item holds (none written yet: pending).
+fn health_of(item: &Item) -> Result<Health, StoreError> {
+    match Read::new(item).opt_s("health") {
+        None => Ok(Health::Pending),
+        Some(json) => serde_json::from_str(json).map_err(|e| StoreError {
+            message: format!("mailbox status: unreadable health: {e}"),
+            retryable: false,
+        }),
+    }
+}
+
 fn status_of(item: &Item) -> Result<MailboxStatus, StoreError> {
     let read = Read::new(item);
     let mailbox: MailboxAddress =
@@ -40,6 +52,7 @@ fn status_of(item: &Item) -> Result<MailboxStatus, StoreError> {
         health,
         consecutive_failures: read.n_or("consecutive_failures", 0)?,
         last_success: read.opt_instant("last_success")?,
+        next_retry: read.opt_instant("next_retry")?,
         emails_seen: read.n_or("emails_seen", 0)?,
         emails_written: read.n_or("emails_written", 0)?,
         emails_duplicate: read.n_or("emails_duplicate", 0)?,
@@ -71,7 +84,7 @@ impl StatusStore for DynamoStore {
         mailbox: &MailboxAddress,
         event: StatusEvent,
         at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Health>, StoreError> {
         let mut update = Update::of(mailbox, event, at)?;
         for _ in 0..ROUNDS {
             let (expression, condition) = update.expressions();
@@ -83,10 +96,11 @@ impl StatusStore for DynamoStore {
                 .update_expression(expression)
                 .set_condition_expression(condition)
                 .set_expression_attribute_values(Some(update.values()))
+                .return_values(ReturnValue::AllOld)
                 .send()
                 .await;
             match answer {
-                Ok(_) => return Ok(()),
+                Ok(answer) => return answer.attributes.as_ref().map(health_of).transpose(),
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|s| s.is_conditional_check_failed_exception()) =>

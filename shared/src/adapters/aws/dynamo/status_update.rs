@@ -55,12 +55,8 @@ impl Guarded {
 /// The name of a health state, as the `health_state` attribute holds it.
 fn state_name(health: &Health) -> &'static str {
     match health {
-        Health::Pending => "pending",
-        Health::Healthy => "healthy",
         Health::CatchingUp => "catching_up",
-        Health::Throttled { .. } => "throttled",
-        Health::Failing { .. } => "failing",
-        Health::Disabled => "disabled",
+        other => other.name(),
     }
 }
 
@@ -69,6 +65,7 @@ fn state_name(health: &Health) -> &'static str {
 pub(super) struct Update {
     always: Vec<&'static str>,
     add: Vec<&'static str>,
+    remove: Vec<&'static str>,
     pub(super) guarded: Vec<Guarded>,
     values: HashMap<String, AttributeValue>,
 }
@@ -82,6 +79,7 @@ impl Update {
         let mut update = Self {
             always: vec!["mailbox = :mailbox"],
             add: Vec::new(),
+            remove: Vec::new(),
             guarded: vec![Guarded::UpdatedAt],
             values: HashMap::from([
                 (":mailbox".to_string(), s(mailbox.as_str())),
@@ -96,6 +94,7 @@ impl Update {
                 update.always.push("consecutive_failures = :zero");
                 update.values.insert(":zero".into(), n(0));
                 update.guarded.push(Guarded::LastSuccess);
+                update.remove.push("next_retry");
                 Some(Health::Healthy)
             }
             StatusEvent::CatchingUp { emails } => {
@@ -103,6 +102,7 @@ impl Update {
                 update.values.insert(":emails".into(), n(emails));
                 update.always.push("consecutive_failures = :zero");
                 update.values.insert(":zero".into(), n(0));
+                update.remove.push("next_retry");
                 Some(Health::CatchingUp)
             }
             StatusEvent::EmailWritten { created: true } => {
@@ -119,22 +119,50 @@ impl Update {
                 None
             }
             StatusEvent::Throttled { until } => Some(Health::Throttled { until }),
-            StatusEvent::Failed { reason, retryable } => {
+            StatusEvent::Failed { reason, retryable, retry_at } => {
                 update.add.push("consecutive_failures :one");
+                match retry_at {
+                    Some(retry_at) => {
+                        update.always.push("next_retry = :retry");
+                        update.values.insert(":retry".into(), instant(retry_at));
+                    }
+                    None => update.remove.push("next_retry"),
+                }
                 Some(Health::Failing { reason, retryable })
+            }
+            // The admin's switch applies whatever the record says.
+            StatusEvent::Disabled => {
+                update.remove.push("next_retry");
+                update.set_health(mailbox, &Health::Disabled)?;
+                update.always.push("health = :health, health_state = :state");
+                None
+            }
+            StatusEvent::Enabled => {
+                update.remove.push("next_retry");
+                update.always.push("consecutive_failures = :zero");
+                update.values.insert(":zero".into(), n(0));
+                update.set_health(mailbox, &Health::Pending)?;
+                update.always.push("health = :health, health_state = :state");
+                None
             }
         };
         if let Some(health) = health {
-            let json = serde_json::to_string(&health).map_err(|e| StoreError {
-                message: format!("status of {mailbox}: cannot write its health: {e}"),
-                retryable: false,
-            })?;
-            update.values.insert(":health".into(), s(json));
-            update.values.insert(":state".into(), s(state_name(&health)));
+            update.set_health(mailbox, &health)?;
             update.values.insert(":disabled".into(), s(state_name(&Health::Disabled)));
             update.guarded.push(Guarded::Health);
         }
         Ok(update)
+    }
+
+    /// The values of a new health.
+    fn set_health(&mut self, mailbox: &MailboxAddress, health: &Health) -> Result<(), StoreError> {
+        let json = serde_json::to_string(health).map_err(|e| StoreError {
+            message: format!("status of {mailbox}: cannot write its health: {e}"),
+            retryable: false,
+        })?;
+        self.values.insert(":health".into(), s(json));
+        self.values.insert(":state".into(), s(state_name(health)));
+        Ok(())
     }
 
     /// The update and condition expressions with the guarded parts still in play.
@@ -144,6 +172,9 @@ impl Update {
         let mut expression = format!("SET {}", set.join(", "));
         if !self.add.is_empty() {
             expression.push_str(&format!(" ADD {}", self.add.join(", ")));
+        }
+        if !self.remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", self.remove.join(", ")));
         }
         let conditions: Vec<&str> = self.guarded.iter().map(|g| g.condition()).collect();
         (expression, (!conditions.is_empty()).then(|| conditions.join(" AND ")))
@@ -185,7 +216,8 @@ mod tests {
         assert_eq!(
             expression,
             "SET mailbox = :mailbox, consecutive_failures = :zero, updated_at = :at, \
-             last_success = :at, health = :health, health_state = :state ADD emails_seen :emails"
+             last_success = :at, health = :health, health_state = :state ADD emails_seen :emails \
+             REMOVE next_retry"
         );
         let condition = condition.unwrap();
         assert!(
@@ -213,6 +245,33 @@ mod tests {
             ("SET mailbox = :mailbox ADD emails_duplicate :one".into(), None)
         );
         assert_eq!(update.values().len(), 2, "{:?}", update.values());
+    }
+
+    #[test]
+    fn the_admin_switch_sets_health_unguarded_and_a_park_sets_its_probe() {
+        let (expression, condition) =
+            Update::of(&mailbox(), StatusEvent::Enabled, AT).unwrap().expressions();
+        assert_eq!(
+            expression,
+            "SET mailbox = :mailbox, consecutive_failures = :zero, health = :health, \
+             health_state = :state, updated_at = :at REMOVE next_retry"
+        );
+        assert_eq!(
+            condition.as_deref(),
+            Some("(attribute_not_exists(updated_at) OR updated_at < :at)")
+        );
+        let parked = StatusEvent::Failed {
+            reason: "AADSTS7000222".into(),
+            retryable: false,
+            retry_at: Some(AT + time::Duration::MINUTE),
+        };
+        let update = Update::of(&mailbox(), parked, AT).unwrap();
+        assert!(
+            update.expressions().0.contains("next_retry = :retry"),
+            "{:?}",
+            update.expressions()
+        );
+        assert!(update.values().contains_key(":retry"));
     }
 
     #[test]

@@ -10,13 +10,13 @@ use crate::{
     adapters::sqlite::{DbError, from_nanos, to_nanos},
     domain::MailboxAddress,
     ports::{StatusStore, StoreError},
-    status::{MailboxStatus, StatusEvent},
+    status::{Health, MailboxStatus, StatusEvent},
 };
 
 const COLUMNS: &str = "mailbox, health, consecutive_failures, last_success, emails_seen, \
-                       emails_written, emails_duplicate, updated_at, emails_skipped";
+                       emails_written, emails_duplicate, updated_at, emails_skipped, next_retry";
 
-type RawStatus = (String, String, i64, Option<i64>, i64, i64, i64, i64, i64);
+type RawStatus = (String, String, i64, Option<i64>, i64, i64, i64, i64, i64, Option<i64>);
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawStatus> {
     Ok((
@@ -29,12 +29,23 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<RawStatus> {
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
+        r.get(9)?,
     ))
 }
 
 fn status(row: RawStatus) -> Result<MailboxStatus, DbError> {
-    let (mailbox, health, failures, last_success, seen, written, duplicate, updated_at, skipped) =
-        row;
+    let (
+        mailbox,
+        health,
+        failures,
+        last_success,
+        seen,
+        written,
+        duplicate,
+        updated_at,
+        skipped,
+        next_retry,
+    ) = row;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     Ok(MailboxStatus {
         health: serde_json::from_str(&health)
@@ -42,6 +53,7 @@ fn status(row: RawStatus) -> Result<MailboxStatus, DbError> {
         mailbox: mailbox_named(mailbox)?,
         consecutive_failures: u32::try_from(failures).unwrap_or(u32::MAX),
         last_success: last_success.map(from_nanos).transpose()?,
+        next_retry: next_retry.map(from_nanos).transpose()?,
         emails_seen: count(seen),
         emails_written: count(written),
         emails_duplicate: count(duplicate),
@@ -59,7 +71,7 @@ fn read(conn: &Connection, mailbox: &MailboxAddress) -> Result<Option<MailboxSta
 fn write(conn: &Connection, s: &MailboxStatus) -> Result<(), DbError> {
     let health = serde_json::to_string(&s.health).expect("health serialises");
     let sql = format!(
-        "INSERT OR REPLACE INTO mailbox_status ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "INSERT OR REPLACE INTO mailbox_status ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     );
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     conn.prepare_cached(&sql)?.execute(params![
@@ -72,6 +84,7 @@ fn write(conn: &Connection, s: &MailboxStatus) -> Result<(), DbError> {
         count(s.emails_duplicate),
         to_nanos(s.updated_at),
         count(s.emails_skipped),
+        s.next_retry.map(to_nanos),
     ])?;
     Ok(())
 }
@@ -83,15 +96,17 @@ impl StatusStore for SqliteStore {
         mailbox: &MailboxAddress,
         event: StatusEvent,
         at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Health>, StoreError> {
         let mailbox = mailbox.clone();
         Ok(self
             .db
             .call(move |conn| {
-                let mut status =
-                    read(conn, &mailbox)?.unwrap_or_else(|| MailboxStatus::new(mailbox, at));
+                let found = read(conn, &mailbox)?;
+                let before = found.as_ref().map(|s| s.health.clone());
+                let mut status = found.unwrap_or_else(|| MailboxStatus::new(mailbox, at));
                 status.apply(event, at);
-                write(conn, &status)
+                write(conn, &status)?;
+                Ok(before)
             })
             .await?)
     }
