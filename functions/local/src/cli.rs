@@ -50,8 +50,18 @@ enum Command {
     /// Start simulated tenants and a Dataverse environment, sync a stream of realistic mail
     /// through webhooks, and show what landed. Needs no cloud account.
     Demo(crate::demo::DemoArgs),
-    /// Each mailbox's health, counters and the queues.
+    /// Each mailbox's health (healthy, catching up, throttled, failing with the reason,
+    /// disabled), failures in a row, last success, next retry, counters, and the queues.
+    /// Exit status 1 when a mailbox is failing.
     Status,
+    /// Test & Enable a mailbox, or switch it on or off.
+    #[command(subcommand)]
+    Mailbox(crate::mailbox::MailboxCommand),
+    /// Jobs that could not be handled, with their reason: list (default), replay, purge.
+    DeadLetters {
+        #[command(subcommand)]
+        command: Option<crate::dead_letters::DeadLetterCommand>,
+    },
 }
 
 fn humantime_duration(text: &str) -> Result<Duration, String> {
@@ -65,7 +75,10 @@ impl Cli {
             Format::Json => LogFormat::Json,
             Format::Text => LogFormat::Text,
         };
-        let quiet = matches!(self.command, Command::Demo(_) | Command::Status);
+        let quiet = matches!(
+            self.command,
+            Command::Demo(_) | Command::Status | Command::Mailbox(_) | Command::DeadLetters { .. }
+        );
         telemetry::init(format, if quiet { "warn" } else { "info" });
         match self.command {
             Command::Serve => {
@@ -83,6 +96,11 @@ impl Cli {
             }
             Command::Demo(args) => crate::demo::run(args).await,
             Command::Status => crate::status::print(&open(&self.config)?).await,
+            Command::Mailbox(command) => crate::mailbox::run(&open(&self.config)?, command).await,
+            Command::DeadLetters { command } => {
+                let command = command.unwrap_or(crate::dead_letters::DeadLetterCommand::List);
+                crate::dead_letters::run(&open(&self.config)?, command).await
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `exsync`: Dynamics 365 in step with Exchange Online mailboxes, in one process.
 
 mod cli;
+mod dead_letters;
 mod demo;
+mod mailbox;
 mod status;
 
 use std::process::ExitCode;

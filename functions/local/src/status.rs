@@ -8,7 +8,7 @@ use exsync_shared::{
     ports::{QueueDepths, StatusStore},
     status::{Health, MailboxStatus},
 };
-use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 /// Prints the table; exit status 1 when a mailbox is failing.
 pub async fn print(exsync: &Embedded) -> anyhow::Result<ExitCode> {
@@ -22,28 +22,38 @@ pub async fn print(exsync: &Embedded) -> anyhow::Result<ExitCode> {
         .unwrap_or(7)
         .max(7);
     println!(
-        "{:width$}  {:11}  {:>8}  {:>8}  {:>9}  {:>8}  {:20}  reason",
-        "MAILBOX", "HEALTH", "SEEN", "WRITTEN", "DUPLICATE", "SKIPPED", "LAST SUCCESS"
+        "{:width$}  {:11}  {:>8}  {:20}  {:20}  {:>7}  {:>7}  {:>9}  {:>7}  REASON",
+        "MAILBOX",
+        "HEALTH",
+        "FAILURES",
+        "LAST SUCCESS",
+        "NEXT RETRY",
+        "SEEN",
+        "WRITTEN",
+        "DUPLICATE",
+        "SKIPPED"
     );
     let mut failing = false;
     for mailbox in &exsync.config().mailboxes {
         let status = statuses.iter().find(|s| s.mailbox == mailbox.address);
         let (health, reason) = match status.map(|s| &s.health) {
             _ if !mailbox.incoming => ("not synced".to_string(), "incoming = false".to_string()),
-            None | Some(Health::Pending) => ("pending".into(), String::new()),
+            None => ("pending".into(), String::new()),
             Some(h) => describe(h),
         };
         failing |= health == "failing";
         let counter = |f: fn(&MailboxStatus) -> u64| status.map_or(0, f);
-        let last = status
-            .and_then(|s| s.last_success)
-            // Whole seconds: the column is 20 characters wide.
-            .and_then(|t| t.replace_nanosecond(0).ok())
-            .and_then(|t| t.format(&Rfc3339).ok())
-            .unwrap_or_else(|| "never".into());
+        let last = when(status.and_then(|s| s.last_success)).unwrap_or_else(|| "never".into());
+        let next = match status.map(|s| &s.health) {
+            Some(Health::Throttled { until }) => when(Some(*until)),
+            Some(Health::Failing { retryable: true, .. }) => Some("with backoff".into()),
+            _ => when(status.and_then(|s| s.next_retry)),
+        };
         println!(
-            "{:width$}  {health:11}  {:>8}  {:>8}  {:>9}  {:>8}  {last:20}  {reason}",
+            "{:width$}  {health:11}  {:>8}  {last:20}  {:20}  {:>7}  {:>7}  {:>9}  {:>7}  {reason}",
             mailbox.address.as_str(),
+            status.map_or(0, |s| s.consecutive_failures),
+            next.unwrap_or_else(|| "-".into()),
             counter(|s| s.emails_seen),
             counter(|s| s.emails_written),
             counter(|s| s.emails_duplicate),
@@ -65,15 +75,19 @@ pub async fn print(exsync: &Embedded) -> anyhow::Result<ExitCode> {
     Ok(if failing { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// A time in whole seconds (the columns are 20 characters wide).
+fn when(at: Option<OffsetDateTime>) -> Option<String> {
+    at.and_then(|t| t.replace_nanosecond(0).ok()).and_then(|t| t.format(&Rfc3339).ok())
+}
+
 fn describe(health: &Health) -> (String, String) {
-    match health {
-        Health::Pending => ("pending".into(), String::new()),
-        Health::Healthy => ("healthy".into(), String::new()),
-        Health::CatchingUp => ("catching up".into(), String::new()),
-        Health::Throttled { until } => {
-            ("throttled".into(), format!("until {}", until.format(&Rfc3339).unwrap_or_default()))
+    let reason = match health {
+        Health::Failing { reason, retryable: false } => {
+            format!("parked (an admin must act): {reason}")
         }
-        Health::Failing { reason, .. } => ("failing".into(), reason.clone()),
-        Health::Disabled => ("disabled".into(), "disabled by the admin".into()),
-    }
+        Health::Failing { reason, retryable: true } => reason.clone(),
+        Health::Disabled => "disabled by the admin: `exsync mailbox enable`".into(),
+        _ => String::new(),
+    };
+    (health.name().to_string(), reason)
 }

@@ -166,6 +166,19 @@ impl DataverseClient {
         self.success(&operation, answer)?.json(&operation).map(Some)
     }
 
+    /// `WhoAmI`: the application user the token maps to (`UserId`), proving the app may use
+    /// the environment (Test & Enable).
+    pub async fn who_am_i(&self) -> Result<RecordId, DataverseError> {
+        let operation = "GET WhoAmI".to_string();
+        let url = self.url("WhoAmI", &operation)?;
+        let answer = self.send(&operation, Method::GET, url, &[], None).await?;
+        let body: Value = self.success(&operation, answer)?.json(&operation)?;
+        body.get("UserId")
+            .and_then(Value::as_str)
+            .and_then(|id| RecordId::parse_str(id).ok())
+            .ok_or_else(|| protocol(&operation, "the answer has no UserId"))
+    }
+
     /// Creates a record; answers its id (204 + `OData-EntityId`, A2).
     pub async fn create(&self, entity_set: &str, body: &Value) -> Result<RecordId, DataverseError> {
         let operation = format!("POST {entity_set}");

@@ -15,6 +15,10 @@ pub const DUPLICATE_ENTITY_KEY: &str = "0x80060892";
 pub const THROTTLING_CODES: [&str; 3] = ["0x80072322", "0x80072321", "0x80072326"];
 /// PrivilegeDenied (A8).
 pub const PRIVILEGE_DENIED: &str = "0x80040220";
+/// UserNotMemberOfOrg: the token's app has no application user in the environment.
+const NOT_A_MEMBER: &str = "0x80072560";
+/// The application user is disabled.
+const USER_DISABLED: &str = "0x80040225";
 
 /// The wait when a 429 comes without a usable `Retry-After` (the A7 sample backs off from 2 s).
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -122,6 +126,19 @@ impl ApiError {
 
     /// What an administrator should do about an authorization failure.
     fn advice(&self) -> &'static str {
+        match self.code.to_ascii_lowercase().as_str() {
+            NOT_A_MEMBER => {
+                return " (the app in [dataverse] is not an application user of this \
+                        environment: add it in the Power Platform admin center, Environment > \
+                        Settings > Users + permissions > Application users, with a security \
+                        role)";
+            }
+            USER_DISABLED => {
+                return " (exsync's application user is disabled in this environment: enable \
+                        it in the Power Platform admin center, Application users)";
+            }
+            _ => {}
+        }
         match self.status {
             401 => {
                 " (the environment refused exsync's token: check that the app in [dataverse] \

@@ -6,6 +6,7 @@
 //! - [`sync_once`](Embedded::sync_once): one catch-up pass of every mailbox, then a summary.
 
 mod once;
+mod probe;
 mod serve;
 
 use std::{sync::Arc, time::Duration};
@@ -22,7 +23,9 @@ use crate::{
         jwks::{HttpKeySource, IssuerKeys},
     },
     graph::{GraphClient, rich::EncryptionKeys},
+    domain::MailboxAddress,
     handlers::{
+        check::{CheckDeps, CheckError, TestReport, test_and_enable},
         jobs::{SubscribeJobs, SyncJobs, WriteAndScreenJobs, WriteJobs},
         notify::NotifyDeps,
         prefilter::Prefilter,
@@ -31,9 +34,10 @@ use crate::{
         write::{ScreenDeps, WriteDeps},
     },
     jobs::QueueName,
-    ports::{Clock, LocalLimiter, SystemClock, Tokens},
+    ports::{Clock, LocalLimiter, StatusStore, SystemClock, Tokens},
     runtime::{EachJob, JobHandler, Queues, Worker},
     secret::LocalSecrets,
+    status::{Health, StatusEvent},
 };
 
 /// How long a resolved party address is trusted before it is looked up again.
@@ -58,6 +62,7 @@ pub struct Embedded {
     queue: Arc<SqliteQueue>,
     store: Arc<SqliteStore>,
     clock: Arc<dyn Clock>,
+    tokens: Arc<dyn Tokens>,
     graph: GraphClient,
     dataverse: Arc<DataverseClient>,
     parties: Arc<PartyResolver>,
@@ -98,7 +103,7 @@ impl Embedded {
         let dataverse = Arc::new(DataverseClient::new(
             http,
             &config.dataverse.url,
-            tokens,
+            tokens.clone(),
             ClientLimits::default(),
         ));
         let parties = Arc::new(PartyResolver::new(clock.clone(), PARTY_CACHE_TTL));
@@ -108,6 +113,7 @@ impl Embedded {
             queue,
             store,
             clock,
+            tokens,
             graph,
             dataverse,
             parties,
@@ -187,6 +193,39 @@ impl Embedded {
             queue: self.queue.clone(),
             clock: self.clock.clone(),
         }
+    }
+
+    fn check_deps(&self) -> CheckDeps {
+        CheckDeps {
+            config: self.config.clone(),
+            tokens: self.tokens.clone(),
+            graph: self.graph.clone(),
+            dataverse: self.dataverse.clone(),
+            status: self.store.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// Test & Enable: checks everything `mailbox` needs and enables it when all pass.
+    pub async fn test_mailbox(&self, mailbox: &MailboxAddress) -> Result<TestReport, CheckError> {
+        test_and_enable(&self.check_deps(), mailbox).await
+    }
+
+    /// The admin's switch: a disabled mailbox syncs nothing until enabled; a running `serve`
+    /// sees it at its next job (and revives an enabled mailbox within seconds). Answers the
+    /// health before.
+    pub async fn set_enabled(
+        &self,
+        mailbox: &MailboxAddress,
+        enabled: bool,
+    ) -> Result<Option<Health>, CheckError> {
+        if self.config.mailbox(mailbox).is_none() {
+            return Err(CheckError::NotConfigured(mailbox.clone()));
+        }
+        let event = if enabled { StatusEvent::Enabled } else { StatusEvent::Disabled };
+        let before = self.store.report(mailbox, event, self.clock.now()).await?;
+        tracing::info!(%mailbox, enabled, "the admin switched the mailbox");
+        Ok(before)
     }
 
     fn notify_deps(&self) -> NotifyDeps {

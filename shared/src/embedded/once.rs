@@ -26,8 +26,11 @@ const ONCE_RETRY: RetryPolicy = RetryPolicy {
 pub struct MailboxSummary {
     /// The mailbox.
     pub mailbox: MailboxAddress,
-    /// `None`: finished; `Some(reason)`: failed, with the reason (AADSTS or Graph code).
+    /// `None`: finished (or disabled); `Some(reason)`: failed, with the reason (AADSTS or
+    /// Graph code).
     pub failure: Option<String>,
+    /// Disabled by the admin: not synced, and not a failure.
+    pub disabled: bool,
     /// Messages its passes handed to `write` in this run.
     pub seen: u64,
     /// Emails its copies created in Dataverse in this run.
@@ -60,10 +63,14 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let width = self.mailboxes.iter().map(|m| m.mailbox.as_str().len()).max().unwrap_or(7);
         for m in &self.mailboxes {
-            let outcome = if m.failure.is_some() { "failed" } else { "ok" };
+            let outcome = match (&m.failure, m.disabled) {
+                (Some(_), _) => "failed",
+                (None, true) => "disabled",
+                (None, false) => "ok",
+            };
             write!(
                 f,
-                "{:width$}  {outcome:6}  seen {:>5}  written {:>5}  duplicate {:>5}",
+                "{:width$}  {outcome:8}  seen {:>5}  written {:>5}  duplicate {:>5}",
                 m.mailbox.as_str(),
                 m.seen,
                 m.written,
@@ -147,7 +154,8 @@ impl Embedded {
                 let delta = |f: fn(&MailboxStatus) -> u64| {
                     new.as_ref().map_or(0, f).saturating_sub(old.as_ref().map_or(0, f))
                 };
-                let failure = match new.as_ref().map(|s| &s.health) {
+                let health = new.as_ref().map(|s| &s.health);
+                let failure = match health {
                     Some(Health::Failing { reason, .. }) => Some(reason.clone()),
                     None | Some(Health::Pending) => Some("no pass completed".into()),
                     _ => None,
@@ -155,6 +163,7 @@ impl Embedded {
                 MailboxSummary {
                     mailbox: m.address.clone(),
                     failure,
+                    disabled: health == Some(&Health::Disabled),
                     seen: delta(|s| s.emails_seen),
                     written: delta(|s| s.emails_written),
                     duplicate: delta(|s| s.emails_duplicate),

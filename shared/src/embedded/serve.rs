@@ -78,6 +78,7 @@ impl Embedded {
             ));
         }
         tasks.spawn(self.clone().schedule(stop.clone()));
+        tasks.spawn(self.clone().probe_parked(stop.clone()));
         while let Some(ended) = tasks.join_next().await {
             if let Err(e) = ended {
                 warn!(error = %e, "a serve task ended abnormally");

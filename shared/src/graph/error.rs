@@ -31,19 +31,21 @@ pub enum Operation {
     ReauthorizeSubscription,
     /// GET /subscriptions/{id}.
     GetSubscription,
+    /// GET one mail folder (Test & Enable).
+    GetFolder,
 }
 
 impl Operation {
     /// Whether the call is about a subscription (a 404 then means the subscription is gone).
     pub fn is_subscription(self) -> bool {
-        !matches!(self, Self::Delta | Self::GetMessage | Self::ListAttachments)
+        !matches!(self, Self::Delta | Self::GetMessage | Self::ListAttachments | Self::GetFolder)
     }
 
     /// Application roles that allow the call (reference graph.md 11.1: subscriptions need the
     /// read permission itself, write permissions do not substitute; reauthorize needs Mail.Read).
     pub(crate) fn accepted_roles(self) -> &'static [&'static str] {
         match self {
-            Self::Delta | Self::GetMessage | Self::ListAttachments => {
+            Self::Delta | Self::GetMessage | Self::ListAttachments | Self::GetFolder => {
                 &["Mail.Read", "Mail.ReadWrite"]
             }
             _ => &["Mail.Read"],
@@ -62,6 +64,7 @@ impl fmt::Display for Operation {
             Self::DeleteSubscription => "subscription delete",
             Self::ReauthorizeSubscription => "subscription reauthorization",
             Self::GetSubscription => "subscription read",
+            Self::GetFolder => "mail folder read",
         })
     }
 }

@@ -11,6 +11,7 @@ mod auth;
 mod client;
 mod delta;
 mod error;
+mod folders;
 mod messages;
 pub mod model;
 mod notification;
@@ -21,6 +22,7 @@ mod subscriptions;
 pub use access::{MailboxAccess, folder_resource};
 pub use client::{DEFAULT_PAGE_SIZE, GraphClient};
 pub use delta::{DeltaFrom, DeltaPage};
+pub use folders::MailFolder;
 pub use error::{
     ApiError, DEFAULT_THROTTLE, Denial, ErrorClass, ErrorKind, GraphError, Missing, Operation,
 };
