@@ -18,12 +18,12 @@ use crate::{
     adapters::sqlite::{Claim, Database, DbError, SqliteQueue, SqliteStore},
     config::Config,
     dataverse::{ClientLimits, DataverseClient, parties::PartyResolver},
+    domain::MailboxAddress,
     entra::{
         CachingTokens, TokenService,
         jwks::{HttpKeySource, IssuerKeys},
     },
     graph::{GraphClient, rich::EncryptionKeys},
-    domain::MailboxAddress,
     handlers::{
         check::{CheckDeps, CheckError, TestReport, test_and_enable},
         jobs::{SubscribeJobs, SyncJobs, WriteAndScreenJobs, WriteJobs},

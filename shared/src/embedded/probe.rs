@@ -123,8 +123,11 @@ mod tests {
         let mut seen = Seen::default();
         assert_eq!(due(&mut seen, &status, t0), None, "pending: the startup sweep covers it");
         let probe = t0 + time::Duration::MINUTE;
-        let parked =
-            StatusEvent::Failed { reason: "AADSTS7000222".into(), retryable: false, retry_at: Some(probe) };
+        let parked = StatusEvent::Failed {
+            reason: "AADSTS7000222".into(),
+            retryable: false,
+            retry_at: Some(probe),
+        };
         status.apply(parked, t0);
         assert_eq!(due(&mut seen, &status, t0), None, "not due yet");
         assert!(due(&mut seen, &status, probe).is_some());

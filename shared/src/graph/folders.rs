@@ -34,12 +34,8 @@ impl GraphClient {
         access: &MailboxAccess,
         folder: Folder,
     ) -> Result<MailFolder, GraphError> {
-        let url = self.url(&[
-            "users",
-            access.address.as_str(),
-            "mailFolders",
-            folder.well_known_name(),
-        ]);
+        let url =
+            self.url(&["users", access.address.as_str(), "mailFolders", folder.well_known_name()]);
         let call = Call {
             operation: Operation::GetFolder,
             access,

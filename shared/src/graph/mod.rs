@@ -22,9 +22,9 @@ mod subscriptions;
 pub use access::{MailboxAccess, folder_resource};
 pub use client::{DEFAULT_PAGE_SIZE, GraphClient};
 pub use delta::{DeltaFrom, DeltaPage};
-pub use folders::MailFolder;
 pub use error::{
     ApiError, DEFAULT_THROTTLE, Denial, ErrorClass, ErrorKind, GraphError, Missing, Operation,
 };
+pub use folders::MailFolder;
 pub use retry::RetryPolicy;
 pub use subscriptions::NewSubscription;

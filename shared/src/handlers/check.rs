@@ -74,7 +74,9 @@ impl fmt::Display for TestReport {
             match &check.result {
                 Some(Ok(found)) => writeln!(f, "  ok      {:9} {found}", check.name)?,
                 Some(Err(fix)) => writeln!(f, "  FAILED  {:9} {fix}", check.name)?,
-                None => writeln!(f, "  -       {:9} not checked (needs the check above)", check.name)?,
+                None => {
+                    writeln!(f, "  -       {:9} not checked (needs the check above)", check.name)?
+                }
             }
         }
         if self.enabled {
@@ -82,7 +84,10 @@ impl fmt::Display for TestReport {
         } else if self.passed() {
             writeln!(f, "All checks passed; the mailbox was already enabled.")
         } else {
-            writeln!(f, "Fix what FAILED says, then run this test again; the mailbox is left as it was.")
+            writeln!(
+                f,
+                "Fix what FAILED says, then run this test again; the mailbox is left as it was."
+            )
         }
     }
 }
@@ -108,7 +113,10 @@ pub async fn test_and_enable(
     let access = MailboxAccess::of(&deps.config, configured);
     let profile = deps.config.profile_of(configured);
     let token = deps.tokens.token(&access.credential, Resource::Graph).await.map(|_| {
-        format!("Entra issued a Graph token to app {} in tenant {}", access.limits.app, profile.tenant_id)
+        format!(
+            "Entra issued a Graph token to app {} in tenant {}",
+            access.limits.app, profile.tenant_id
+        )
     });
     let token = token.map_err(|e| match &e.code {
         Some(code) if !e.message.contains(code.as_str()) => format!("{code}: {e}"),
@@ -138,7 +146,10 @@ pub async fn test_and_enable(
     ];
     let before = deps.status.status(mailbox).await?.map(|s| s.health);
     let mut report = TestReport { mailbox: mailbox.clone(), checks, before, enabled: false };
-    let stopped = !matches!(report.before, Some(Health::Healthy | Health::CatchingUp | Health::Throttled { .. }));
+    let stopped = !matches!(
+        report.before,
+        Some(Health::Healthy | Health::CatchingUp | Health::Throttled { .. })
+    );
     if report.passed() && stopped {
         deps.status.report(mailbox, StatusEvent::Enabled, deps.clock.now()).await?;
         report.enabled = true;

@@ -12,3 +12,4 @@ mod common;
 mod demo;
 mod kill;
 mod once;
+mod ops;
