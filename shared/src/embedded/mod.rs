@@ -29,6 +29,7 @@ use crate::{
         jobs::{SubscribeJobs, SyncJobs, WriteAndScreenJobs, WriteJobs},
         notify::NotifyDeps,
         prefilter::Prefilter,
+        running::RunningPasses,
         subscribe::SubscribeDeps,
         sync::{DEFAULT_PAGES_PER_JOB, SyncDeps},
         write::{ScreenDeps, WriteDeps},
@@ -68,6 +69,7 @@ pub struct Embedded {
     parties: Arc<PartyResolver>,
     encryption: Arc<EncryptionKeys>,
     prefilter: Arc<Prefilter>,
+    running: RunningPasses,
 }
 
 impl Embedded {
@@ -119,6 +121,7 @@ impl Embedded {
             parties,
             encryption,
             prefilter,
+            running: RunningPasses::default(),
         })
     }
 
@@ -156,6 +159,7 @@ impl Embedded {
             queue: self.queue.clone(),
             clock: self.clock.clone(),
             pages_per_job: DEFAULT_PAGES_PER_JOB,
+            running: self.running.clone(),
         }
     }
 

@@ -207,7 +207,9 @@ impl Tokens for TokenService {
                     tracing::warn!(code = ?error.code, "token request failed: {}", error.message);
                 } else {
                     self.mark_failed(key);
-                    tracing::error!(code = ?error.code, "token request refused: {}", error.message);
+                    // WARN, not ERROR: a parked mailbox is probed again and again, and its
+                    // alert is logged once, when it parks (handlers::failure::report).
+                    tracing::warn!(code = ?error.code, "token request refused: {}", error.message);
                 }
                 Err(error)
             }

@@ -7,6 +7,7 @@
 //! - [`sync`]: the folder pass, Graph delta to write jobs.
 //! - [`subscribe`]: subscription upkeep and lifecycle events.
 //! - [`passes`]: asking for a folder pass, coalesced.
+//! - [`running`]: one pass at a time per folder in a process.
 //! - [`prefilter`]: the tracking rule as `notify` applies it (rich notifications verified).
 //! - [`write`]: emails into Dataverse, exactly once.
 
@@ -16,6 +17,7 @@ pub mod jobs;
 pub mod notify;
 pub mod passes;
 pub mod prefilter;
+pub mod running;
 pub mod subscribe;
 pub mod sync;
 pub mod write;

@@ -14,6 +14,7 @@ use tracing::{Span, instrument};
 use super::{
     failure::{Failure, gate, report, report_failure},
     passes::request_pass,
+    running::RunningPasses,
 };
 use crate::{
     config::Config,
@@ -53,7 +54,12 @@ pub struct SyncDeps {
     pub clock: Arc<dyn Clock>,
     /// Pages per job (see [`DEFAULT_PAGES_PER_JOB`]).
     pub pages_per_job: usize,
+    /// The passes running in this process (share one).
+    pub running: RunningPasses,
 }
+
+/// How long a pass whose folder is busy waits before it is tried again.
+pub const BUSY_FOLDER_RETRY: Duration = Duration::from_secs(1);
 
 /// Runs one pass of `folder` of `mailbox`.
 #[instrument(skip_all, fields(tenant = tracing::field::Empty, %mailbox, %folder, ?trigger))]
@@ -81,6 +87,12 @@ pub async fn sync_folder(
             tracing::debug!(%why, "pass skipped");
             return Outcome::Done;
         }
+    };
+    let Some(_running) = deps.running.start(mailbox, folder) else {
+        return Outcome::Throttled {
+            after: BUSY_FOLDER_RETRY,
+            reason: format!("a pass of {folder} of {mailbox} is running; this one follows it"),
+        };
     };
     let mut pass = Pass {
         deps,

@@ -175,6 +175,7 @@ impl Env {
             queue: self.queue.clone(),
             clock: Arc::new(SimTime(self.clock.clone())),
             pages_per_job: self.pages_per_job,
+            running: Default::default(),
         }
     }
 
