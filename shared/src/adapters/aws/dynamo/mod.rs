@@ -13,7 +13,7 @@
 //! | delta cursor                 | `mbx#{mailbox}`       | `cursor#{folder}` | `kind` (`next`/`delta`), `link` |
 //! | pass mark                    | `mbx#{mailbox}`       | `pass#{folder}`   | `marked_at` (ns), `expires_at` (TTL) |
 //! | Message-ID to activity       | `msgid#{message-id}`  | `activity`        | `activity`, `message_id` |
-//! | mailbox status               | `status`              | `mbx#{mailbox}`   | counters, `health`, `health_state`, times (ns) |
+//! | mailbox status               | `status`              | `mbx#{mailbox}`   | counters, `health`, `health_state`, `next_retry`, times (ns) |
 //!
 //! - A mailbox's subscriptions, cursors and pass marks share its partition: one `Query` finds
 //!   its subscriptions (`begins_with(sk, "sub#")`); notify's lookup by id is one `GetItem`.
