@@ -42,7 +42,10 @@ async fn many_concurrent_requests_never_exceed_four_per_app_and_mailbox() {
         .map(|folder| sync_folder(&deps, &alice, folder, Trigger::Sweep));
     let (reads, passes) = tokio::join!(join_all(reads), join_all(passes));
     assert!(reads.iter().all(Result::is_ok), "{reads:?}");
-    assert!(passes.iter().all(|o| *o == Outcome::Done), "{passes:?}");
+    // A second pass of a folder whose pass runs is put back on the queue (one at a time).
+    let done = passes.iter().filter(|o| **o == Outcome::Done).count();
+    let busy = |o: &Outcome| matches!(o, Outcome::Throttled { reason, .. } if reason.contains("is running"));
+    assert!(done >= 2 && passes.iter().all(|o| *o == Outcome::Done || busy(o)), "{passes:?}");
     let stats = env.requests(ALICE);
     assert_eq!(stats.peak_concurrency, 4, "the limit is used, never exceeded: {stats:?}");
     assert_eq!(stats.throttled_concurrency, 0);
