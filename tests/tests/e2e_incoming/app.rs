@@ -30,7 +30,8 @@ pub const DAN: &str = "dan@contoso.example";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Graph subscriptions calling the listener over TLS (`public_url` set); a mailbox
-    /// whose subscriptions failed is tried again each second (`poll_interval`).
+    /// whose subscriptions failed is tried again each second (`poll_interval`; a parked one
+    /// within a few seconds, `parked_retry_max`).
     Webhooks,
     /// No `public_url`: a delta pass of every folder each second (`poll_interval`).
     Polling,
@@ -86,11 +87,13 @@ impl Builder {
                 format!(
                     "state = \"sqlite:exsync.db\"\nlisten = \"127.0.0.1:{port}\"\n\
                      public_url = \"https://127.0.0.1:{port}\"\npoll_interval = \"1s\"\n\
+                     parked_retry_max = \"1s\"\n\
                      tls_cert = \"listener.pem\"\ntls_key = \"listener.key\"\n"
                 )
             }
             Mode::Polling => format!(
-                "state = \"sqlite:exsync.db\"\nlisten = \"127.0.0.1:{port}\"\npoll_interval = \"1s\"\n"
+                "state = \"sqlite:exsync.db\"\nlisten = \"127.0.0.1:{port}\"\npoll_interval = \"1s\"\n\
+                 parked_retry_max = \"1s\"\n"
             ),
         };
         let lines = |map: &HashMap<&'static str, String>, key: &str| {
