@@ -90,6 +90,14 @@ pub enum StatusEvent {
         /// Messages handed to `write`.
         emails: u64,
     },
+    /// A folder pass that began while the mailbox was not parked finished, having found
+    /// `emails` messages: as [`PassSucceeded`](Self::PassSucceeded), except that a park
+    /// reported while it ran (by another folder's pass, or subscription upkeep) stands: only a
+    /// pass that began as the park's probe heals it.
+    PassEnded {
+        /// Messages handed to `write`.
+        emails: u64,
+    },
     /// A folder pass handed `emails` messages to `write` and left the rest of a long backlog to
     /// a follow-up job (health: catching up).
     CatchingUp {
@@ -159,6 +167,18 @@ impl MailboxStatus {
                 self.emails_seen = self.emails_seen.saturating_add(emails);
                 self.consecutive_failures = 0;
                 self.next_retry = None;
+                self.last_success = Some(self.last_success.map_or(at, |last| last.max(at)));
+                if !disabled {
+                    self.health = Health::Healthy;
+                }
+            }
+            StatusEvent::PassEnded { emails } if self.health.is_parked() => {
+                self.emails_seen = self.emails_seen.saturating_add(emails);
+                self.last_success = Some(self.last_success.map_or(at, |last| last.max(at)));
+            }
+            StatusEvent::PassEnded { emails } => {
+                self.emails_seen = self.emails_seen.saturating_add(emails);
+                self.consecutive_failures = 0;
                 self.last_success = Some(self.last_success.map_or(at, |last| last.max(at)));
                 if !disabled {
                     self.health = Health::Healthy;
@@ -287,7 +307,17 @@ mod tests {
         status.apply(StatusEvent::Enabled, t0);
         assert_eq!((status.health.clone(), status.consecutive_failures), (Health::Pending, 0));
         status.apply(StatusEvent::Failed { reason, retryable: false, retry_at: Some(probe) }, t0);
+        // A pass that began before the park does not heal it; the probe does.
+        status.apply(StatusEvent::PassEnded { emails: 3 }, probe);
+        assert!(status.health.is_parked());
+        assert_eq!((status.emails_seen, status.last_success), (3, Some(probe)));
         status.apply(StatusEvent::PassSucceeded { emails: 0 }, probe);
-        assert_eq!((status.health, status.next_retry), (Health::Healthy, None));
+        assert_eq!((status.health.clone(), status.next_retry), (Health::Healthy, None));
+        status.apply(
+            StatusEvent::Failed { reason: "503".into(), retryable: true, retry_at: None },
+            probe,
+        );
+        status.apply(StatusEvent::PassEnded { emails: 1 }, probe);
+        assert_eq!((status.health, status.consecutive_failures), (Health::Healthy, 0));
     }
 }

@@ -188,29 +188,40 @@ pub(crate) async fn report_failure(
     report(status, mailbox, event, now).await;
 }
 
+/// What [`gate`] found when it let a job run.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Admitted {
+    /// Failures in a row so far.
+    pub failures: u32,
+    /// The mailbox is parked: this job is its probe, and its success heals the park.
+    pub probe: bool,
+}
+
 /// Whether a job of a mailbox runs now: not when the admin disabled the mailbox, nor while
 /// it is parked and its next probe is not due (unless `probe` says this job is one: a sweep,
-/// `sync --once`). Answers the failures in a row so far, or why the job is skipped. A status
-/// store that cannot be read lets the job run: the job finds out for itself.
+/// `sync --once`). Answers what it found, or why the job is skipped. A status store that
+/// cannot be read lets the job run: the job finds out for itself.
 pub(crate) async fn gate(
     status: &dyn StatusStore,
     mailbox: &MailboxAddress,
     now: OffsetDateTime,
     probe: bool,
-) -> Result<u32, String> {
+) -> Result<Admitted, String> {
     let current = match status.status(mailbox).await {
         Ok(current) => current,
         Err(error) => {
             tracing::warn!(%error, %mailbox, "could not read the mailbox status; running the job");
-            return Ok(0);
+            return Ok(Admitted::default());
         }
     };
-    let Some(current) = current else { return Ok(0) };
+    let Some(current) = current else { return Ok(Admitted::default()) };
     match (&current.health, current.next_retry) {
         (Health::Disabled, _) => Err("the mailbox is disabled by the admin".into()),
         (health, Some(next)) if health.is_parked() && next > now && !probe => {
             Err(format!("the mailbox is parked until {next}"))
         }
-        _ => Ok(current.consecutive_failures),
+        (health, _) => {
+            Ok(Admitted { failures: current.consecutive_failures, probe: health.is_parked() })
+        }
     }
 }

@@ -107,7 +107,7 @@ pub async fn ensure_subscriptions(deps: &SubscribeDeps, mailbox: &MailboxAddress
         return Outcome::Done;
     }
     let failures = match gate(&*deps.status, mailbox, deps.clock.now(), false).await {
-        Ok(failures) => failures,
+        Ok(admitted) => admitted.failures,
         Err(why) => {
             tracing::debug!(%why, "subscription upkeep skipped");
             return Outcome::Done;

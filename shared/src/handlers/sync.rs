@@ -75,8 +75,8 @@ pub async fn sync_folder(
     };
     Span::current().record("tenant", deps.config.profile_of(configured).tenant_id.as_str());
     let probe = trigger == Trigger::Sweep;
-    let failures = match gate(&*deps.status, mailbox, deps.clock.now(), probe).await {
-        Ok(failures) => failures,
+    let admitted = match gate(&*deps.status, mailbox, deps.clock.now(), probe).await {
+        Ok(admitted) => admitted,
         Err(why) => {
             // Clear the pass mark, so that the probe's (or the re-enabled mailbox's) request
             // queues a pass instead of coalescing into this skipped one. The delta cursor
@@ -103,6 +103,7 @@ pub async fn sync_folder(
         incoming: configured.incoming,
         tracking: deps.config.tracking(configured),
         emails: 0,
+        probe: admitted.probe,
     };
     match pass.run().await {
         Ok(outcome) => outcome,
@@ -112,7 +113,7 @@ pub async fn sync_folder(
             let (outcome, event) = failure.verdict(&context, now);
             tracing::warn!(?outcome, "folder pass failed");
             let max = deps.config.runtime.parked_retry_max;
-            report_failure(&*deps.status, mailbox, event, failures, max, now).await;
+            report_failure(&*deps.status, mailbox, event, admitted.failures, max, now).await;
             outcome
         }
     }
@@ -161,6 +162,8 @@ struct Pass<'a> {
     incoming: bool,
     tracking: TrackingRule,
     emails: u64,
+    /// The mailbox was parked when the pass began: its success heals the park.
+    probe: bool,
 }
 
 impl Pass<'_> {
@@ -210,7 +213,13 @@ impl Pass<'_> {
             }
             if let DeltaCursor::Delta(_) = page.next {
                 tracing::info!(emails = self.emails, pages, "folder pass done");
-                let event = StatusEvent::PassSucceeded { emails: self.emails };
+                // A pass that began before a park (of the other folder, or of subscription
+                // upkeep) proves nothing about its cause: the park stands until its probe.
+                let event = if self.probe {
+                    StatusEvent::PassSucceeded { emails: self.emails }
+                } else {
+                    StatusEvent::PassEnded { emails: self.emails }
+                };
                 report(&*deps.status, mailbox, event, deps.clock.now()).await;
                 return Ok(Outcome::Done);
             }

@@ -193,6 +193,7 @@ async fn status_updates_give_what_mailbox_status_apply_gives_for_the_same_events
             },
             at(50),
         ),
+        (StatusEvent::PassEnded { emails: 2 }, at(55)),
         (StatusEvent::Disabled, at(60)),
         (StatusEvent::PassSucceeded { emails: 2 }, at(65)),
         (StatusEvent::Enabled, at(70)),
@@ -205,6 +206,13 @@ async fn status_updates_give_what_mailbox_status_apply_gives_for_the_same_events
             at(80),
         ),
         (StatusEvent::CatchingUp { emails: 3 }, at(85)),
+        (
+            StatusEvent::Failed { reason: "Graph 503".into(), retryable: true, retry_at: None },
+            at(90),
+        ),
+        (StatusEvent::PassEnded { emails: 1 }, at(95)),
+        (StatusEvent::Disabled, at(100)),
+        (StatusEvent::PassEnded { emails: 1 }, at(105)),
     ];
     let mut expected: Option<MailboxStatus> = None;
     for (event, when) in events {

@@ -169,20 +169,23 @@ async fn an_unreadable_encryption_certificate_fails_the_mailbox_with_the_key_to_
     let serving = Serving::start(&cloud, &missing.profile_lines(), &[(&alice, "")]).await;
     let mailbox = exsync_shared::domain::MailboxAddress::parse(alice.as_str()).unwrap();
     let mut reason = String::new();
-    for _ in 0..400 {
+    let mut last = None;
+    // 30 s: the machine may be busy running other suites.
+    for _ in 0..1200 {
         let status = serving.exsync.store().status(&mailbox).await.unwrap();
         if let Some(exsync_shared::status::Health::Failing { reason: r, retryable: false }) =
-            status.map(|s| s.health)
+            status.as_ref().map(|s| s.health.clone())
         {
             reason = r;
             break;
         }
+        last = status;
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert!(
         reason.contains("profile fabrikam: encryption certificate \"enc-1\"")
             && reason.contains("secrets/enc-1.pem"),
-        "{reason}"
+        "{reason} (last status: {last:?})"
     );
     assert!(subscriptions_of(&cloud, &alice).is_empty(), "no subscription without its certificate");
     serving.stop().await;

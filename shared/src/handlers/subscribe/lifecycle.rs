@@ -40,7 +40,7 @@ pub async fn on_lifecycle(
     // A parked mailbox still acts on lifecycle events (a removed subscription is recreated as
     // soon as the mailbox heals); a disabled one does not.
     let failures = match gate(&*deps.status, &record.mailbox, deps.clock.now(), true).await {
-        Ok(failures) => failures,
+        Ok(admitted) => admitted.failures,
         Err(why) => {
             tracing::info!(%why, "lifecycle event skipped");
             return Outcome::Done;

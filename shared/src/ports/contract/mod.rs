@@ -196,6 +196,7 @@ macro_rules! store_contract {
             status_counters_add_up_under_concurrent_reports,
             health_follows_failures_throttling_and_success,
             a_report_answers_the_health_before_it,
+            only_a_probe_heals_a_park,
             the_admin_disables_and_enables_a_mailbox_whatever_its_health,
             statuses_lists_every_reported_mailbox,
         );

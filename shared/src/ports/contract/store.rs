@@ -194,6 +194,34 @@ pub async fn a_report_answers_the_health_before_it(twin: StoreTwin) {
     );
 }
 
+/// A pass that began before a park does not heal it (its emails and success still count); one
+/// that began as its probe does; a pass ending heals a failure that was not a park.
+pub async fn only_a_probe_heals_a_park(twin: StoreTwin) {
+    let s = &twin.status;
+    let m = mailbox("probed");
+    let probe = T0 + Duration::minutes(1);
+    let reason = "AADSTS7000222: the client secret has expired";
+    let parked =
+        StatusEvent::Failed { reason: reason.into(), retryable: false, retry_at: Some(probe) };
+    s.report(&m, parked, T0).await.expect("park");
+    let ended = T0 + Duration::seconds(1);
+    s.report(&m, StatusEvent::PassEnded { emails: 3 }, ended).await.expect("report");
+    let still = s.status(&m).await.expect("get").expect("found");
+    assert_eq!(still.health, Health::Failing { reason: reason.into(), retryable: false });
+    assert_eq!((still.consecutive_failures, still.next_retry), (1, Some(probe)));
+    assert_eq!((still.emails_seen, still.last_success), (3, Some(ended)));
+    s.report(&m, StatusEvent::PassSucceeded { emails: 0 }, probe).await.expect("probe");
+    let healed = s.status(&m).await.expect("get").expect("found");
+    assert_eq!((healed.health, healed.consecutive_failures), (Health::Healthy, 0));
+    assert_eq!(healed.next_retry, None);
+    let outage =
+        StatusEvent::Failed { reason: "Graph 503".into(), retryable: true, retry_at: None };
+    s.report(&m, outage, probe).await.expect("report");
+    s.report(&m, StatusEvent::PassEnded { emails: 1 }, probe).await.expect("report");
+    let healthy = s.status(&m).await.expect("get").expect("found");
+    assert_eq!((healthy.health, healthy.consecutive_failures), (Health::Healthy, 0));
+}
+
 /// The admin's switch: disabled whatever the health, and kept through the reports of jobs in
 /// flight; enabled starts over as pending with no failures and no park.
 pub async fn the_admin_disables_and_enables_a_mailbox_whatever_its_health(twin: StoreTwin) {

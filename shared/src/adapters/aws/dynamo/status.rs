@@ -23,8 +23,8 @@ use crate::{
 };
 
 /// Rounds of "condition failed, read, drop what no longer applies": each drops a part, and
-/// there are three.
-const ROUNDS: usize = 4;
+/// there are four at most (a pass that ended: its times, its reset and its health).
+const ROUNDS: usize = 5;
 
 /// The health an item holds (none written yet: pending).
 fn health_of(item: &Item) -> Result<Health, StoreError> {

@@ -17,6 +17,10 @@ use crate::{
 pub(super) enum Guarded {
     /// The new health, unless the mailbox is disabled.
     Health,
+    /// Healthy, unless the mailbox is disabled or parked (a pass that began before a park).
+    HealthUnlessParked,
+    /// No failures in a row, unless the mailbox is parked.
+    ResetUnlessParked,
     /// `last_success`, if the event is newer.
     LastSuccess,
     /// `updated_at`, if the event is newer.
@@ -26,7 +30,8 @@ pub(super) enum Guarded {
 impl Guarded {
     fn set(self) -> &'static str {
         match self {
-            Self::Health => "health = :health, health_state = :state",
+            Self::Health | Self::HealthUnlessParked => "health = :health, health_state = :state",
+            Self::ResetUnlessParked => "consecutive_failures = :zero",
             Self::LastSuccess => "last_success = :at",
             Self::UpdatedAt => "updated_at = :at",
         }
@@ -35,6 +40,13 @@ impl Guarded {
     fn condition(self) -> &'static str {
         match self {
             Self::Health => "(attribute_not_exists(health_state) OR health_state <> :disabled)",
+            Self::HealthUnlessParked => {
+                "(attribute_not_exists(health_state) OR (health_state <> :disabled AND \
+                 health_state <> :parked))"
+            }
+            Self::ResetUnlessParked => {
+                "(attribute_not_exists(health_state) OR health_state <> :parked)"
+            }
             Self::LastSuccess => "(attribute_not_exists(last_success) OR last_success < :at)",
             Self::UpdatedAt => "(attribute_not_exists(updated_at) OR updated_at < :at)",
         }
@@ -46,16 +58,26 @@ impl Guarded {
         let read = Read::new(item);
         Ok(match self {
             Self::Health => read.opt_s("health_state") != Some(state_name(&Health::Disabled)),
+            Self::HealthUnlessParked => {
+                !matches!(read.opt_s("health_state"), Some(DISABLED | PARKED))
+            }
+            Self::ResetUnlessParked => read.opt_s("health_state") != Some(PARKED),
             Self::LastSuccess => read.opt_instant("last_success")?.is_none_or(|t| t < at),
             Self::UpdatedAt => read.opt_instant("updated_at")?.is_none_or(|t| t < at),
         })
     }
 }
 
-/// The name of a health state, as the `health_state` attribute holds it.
+const DISABLED: &str = "disabled";
+const PARKED: &str = "parked";
+
+/// The name of a health state, as the `health_state` attribute holds it (a parked mailbox's
+/// is `parked`, a failing one that heals by itself `failing`).
 fn state_name(health: &Health) -> &'static str {
     match health {
         Health::CatchingUp => "catching_up",
+        Health::Disabled => DISABLED,
+        health if health.is_parked() => PARKED,
         other => other.name(),
     }
 }
@@ -96,6 +118,18 @@ impl Update {
                 update.guarded.push(Guarded::LastSuccess);
                 update.remove.push("next_retry");
                 Some(Health::Healthy)
+            }
+            StatusEvent::PassEnded { emails } => {
+                update.add.push("emails_seen :emails");
+                update.values.insert(":emails".into(), n(emails));
+                update.values.insert(":zero".into(), n(0));
+                update.values.insert(":parked".into(), s(PARKED));
+                update.values.insert(":disabled".into(), s(DISABLED));
+                update.guarded.push(Guarded::LastSuccess);
+                update.guarded.push(Guarded::ResetUnlessParked);
+                update.set_health(mailbox, &Health::Healthy)?;
+                update.guarded.push(Guarded::HealthUnlessParked);
+                None
             }
             StatusEvent::CatchingUp { emails } => {
                 update.add.push("emails_seen :emails");
