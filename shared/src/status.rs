@@ -152,6 +152,13 @@ impl MailboxStatus {
         }
     }
 
+    /// Whether the mailbox is parked and its next probe is due: a scheduler (the embedded
+    /// `serve`, or a scheduled function on AWS) then requests a pass of each of its folders,
+    /// and subscription upkeep with webhooks. A probe that fails pushes `next_retry` on.
+    pub fn probe_due(&self, now: OffsetDateTime) -> bool {
+        self.health.is_parked() && self.next_retry.is_some_and(|next| next <= now)
+    }
+
     /// Applies an event that happened `at`: counters add; a successful pass makes the mailbox
     /// healthy and resets its failures; a failure makes it failing and counts; throttling makes
     /// it throttled. Every store applies events with this one function.

@@ -100,7 +100,7 @@ fn due(seen: &mut Seen, status: &MailboxStatus, now: OffsetDateTime) -> Option<&
         // its folders are worth a look, and a pass of a healthy mailbox is harmless.
         return Some("enabled again");
     }
-    let next = status.next_retry.filter(|next| parked && *next <= now)?;
+    let next = status.next_retry.filter(|_| status.probe_due(now))?;
     if seen.probed == Some(next) {
         return None;
     }

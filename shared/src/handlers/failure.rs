@@ -225,3 +225,20 @@ pub(crate) async fn gate(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parked_mailbox_waits_a_minute_then_twice_as_long_up_to_the_cap_with_jitter() {
+        let cap = Duration::from_secs(30 * 60);
+        assert_eq!(parked_retry(1, cap, 0.999_999).as_secs(), 59);
+        assert_eq!(parked_retry(1, cap, 0.0), Duration::from_secs(30));
+        assert_eq!(parked_retry(3, cap, 0.0), Duration::from_secs(120));
+        assert_eq!(parked_retry(10, cap, 0.0), cap / 2);
+        assert_eq!(parked_retry(u32::MAX, cap, 1.0), cap);
+        // A cap below the first step is the step (tests probe within seconds).
+        assert_eq!(parked_retry(1, Duration::from_secs(2), 1.0), Duration::from_secs(2));
+    }
+}

@@ -7,6 +7,8 @@
 //! - [`once`]: `sync --once` and configuration errors.
 //! - [`demo`]: `exsync demo`.
 //! - [`kill`]: kill -9 and restart mid-stream.
+//! - [`ops`]: failing mailboxes (issue 5): parked with one alert and healed without a restart,
+//!   a hanging mailbox next to healthy ones, Test & Enable, the admin's switch, dead letters.
 
 mod common;
 mod demo;

@@ -249,6 +249,9 @@ async fn test_and_enable_says_what_to_fix_per_check_and_enables_a_mailbox_that_p
     assert_eq!(disabled.code, Some(0), "{}", disabled.stderr);
     let status = run(&config, &["status"], LIMIT).await;
     assert!(line(&status.stdout, alice).contains("disabled"), "{}", status.stdout);
+    let once = run(&config, &["sync", "--once"], LIMIT).await;
+    let alice_line = line(&once.stdout, alice);
+    assert!(alice_line.contains("disabled") && alice_line.contains("seen     0"), "{alice_line}");
     let passed = run(&config, &["mailbox", "test", alice], LIMIT).await;
     assert_eq!(passed.code, Some(0), "{}", passed.stdout);
     let folders = line_with(&passed.stdout, "folders");
