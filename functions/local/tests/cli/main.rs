@@ -8,8 +8,10 @@
 //! - [`demo`]: `exsync demo`.
 //! - [`kill`]: kill -9 and restart mid-stream.
 //! - [`ops`]: failing mailboxes (issue 5): parked with one alert and healed without a restart,
-//!   a hanging mailbox next to healthy ones, Test & Enable, the admin's switch, dead letters.
+//!   a hanging mailbox next to healthy ones, the admin's switch obeyed by `serve`.
+//! - [`admin`]: Test & Enable, and dead letters listed, replayed and purged.
 
+mod admin;
 mod common;
 mod demo;
 mod kill;
