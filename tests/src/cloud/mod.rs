@@ -6,6 +6,7 @@
 mod config;
 
 use std::{
+    net::{Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
     sync::atomic::{AtomicU32, Ordering},
 };
@@ -46,6 +47,21 @@ pub struct SimCloud {
     servers: [RunningServer; 3],
 }
 
+/// The ports of 127.0.0.1 the simulators listen on; 0 (the default) picks a free one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimPorts {
+    /// Entra ID's token endpoint.
+    pub entra: u16,
+    /// Microsoft Graph.
+    pub graph: u16,
+    /// The Dataverse Web API.
+    pub dataverse: u16,
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
 /// An Exchange Online tenant with exsync's app registered and consented in it.
 #[derive(Debug, Clone)]
 pub struct ExchangeTenant {
@@ -80,14 +96,22 @@ impl SimCloud {
 
     /// Starts the three simulators, Graph with `graph_limits`.
     pub async fn start_with(graph_limits: GraphLimits) -> std::io::Result<Self> {
+        Self::start_on(SimPorts::default(), graph_limits).await
+    }
+
+    /// Starts the three simulators on the given ports of 127.0.0.1 (0: any free port).
+    pub async fn start_on(ports: SimPorts, graph_limits: GraphLimits) -> std::io::Result<Self> {
         let ca = TestCa::generate();
         let clock = SimClock::default();
         let keys = KeyRing::default();
-        let (entra, entra_server) = EntraSim::start(clock.clone(), keys.clone(), &ca).await?;
+        let entra = EntraSim::new(clock.clone(), keys.clone());
+        let entra_server =
+            RunningServer::start(entra.router(), loopback(ports.entra), Some(ca.server_config()))
+                .await?;
 
         // Graph's identifier URI is its own URL, as `https://graph.microsoft.com` is for the
         // real service: exsync asks for `{graph_url}/.default`.
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = TcpListener::bind(loopback(ports.graph)).await?;
         let graph_url = format!("https://{}", listener.local_addr()?);
         let graph = GraphSim::new(GraphConfig {
             identifier_uri: graph_url.clone(),
@@ -102,7 +126,13 @@ impl SimCloud {
         entra.register_resource(&graph_url, GRAPH_APP_ROLES).map_err(other)?;
 
         let dataverse = DataverseSim::new(clock.clone(), keys);
-        let dataverse_server = dataverse.start(&ca).await?;
+        let dataverse_server = RunningServer::start(
+            dataverse.router(),
+            loopback(ports.dataverse),
+            Some(ca.server_config()),
+        )
+        .await?;
+        dataverse.set_base_url(dataverse_server.base_url());
 
         let dir = tempfile::tempdir()?;
         ca.write_pem(&dir.path().join("ca.pem"))?;
