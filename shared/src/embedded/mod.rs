@@ -21,7 +21,7 @@ use crate::{
         CachingTokens, TokenService,
         jwks::{HttpKeySource, IssuerKeys},
     },
-    graph::{GraphClient, rich::EncryptionKeys},
+    graph::{GraphClient, RetryPolicy, rich::EncryptionKeys},
     handlers::{
         jobs::{SubscribeJobs, SyncJobs, WriteAndScreenJobs, WriteJobs},
         notify::NotifyDeps,
@@ -88,19 +88,22 @@ impl Embedded {
             Arc::new(Prefilter::new(config.clone(), encryption.clone(), issuer, clock.clone()));
         let tokens: Arc<dyn Tokens> =
             Arc::new(CachingTokens::new(Arc::new(service), clock.clone()));
+        let mut retry = RetryPolicy::default();
+        let mut limits = ClientLimits::default();
+        if let Some(timeout) = config.cloud.request_timeout {
+            retry.request_timeout = timeout;
+            limits.request_timeout = timeout;
+        }
         let graph = GraphClient::new(
             http.clone(),
             &config.cloud.graph_url,
             tokens.clone(),
             Arc::new(LocalLimiter::new()),
             clock.clone(),
-        );
-        let dataverse = Arc::new(DataverseClient::new(
-            http,
-            &config.dataverse.url,
-            tokens,
-            ClientLimits::default(),
-        ));
+        )
+        .with_retry(retry);
+        let dataverse =
+            Arc::new(DataverseClient::new(http, &config.dataverse.url, tokens, limits));
         let parties = Arc::new(PartyResolver::new(clock.clone(), PARTY_CACHE_TTL));
         Ok(Self {
             config,
