@@ -50,6 +50,8 @@ pub struct MessageView {
     pub from: Recipient,
     /// `toRecipients`.
     pub to: Vec<Recipient>,
+    /// `ccRecipients`.
+    pub cc: Vec<Recipient>,
     /// `bccRecipients`.
     pub bcc: Vec<Recipient>,
     /// `isRead`.
@@ -196,6 +198,7 @@ impl GraphSim {
                     subject: m.subject.clone(),
                     from: m.from.clone(),
                     to: m.to.clone(),
+                    cc: m.cc.clone(),
                     bcc: m.bcc.clone(),
                     is_read: m.is_read,
                     received: m.received,

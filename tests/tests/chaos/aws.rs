@@ -1,0 +1,1 @@
+//! The AWS runtime under chaos (placeholder until wired).
