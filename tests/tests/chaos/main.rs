@@ -19,12 +19,19 @@
 //! `EXSYNC_CHAOS_SEED=N` replays a run's mail, kill moments, lifecycle events and HTTP fault
 //! draws (the seed is printed first; timing still varies between runs).
 //!
+//! - [`instance`]: one Lambda instance of every function over the AWS twins.
+//! - [`moto`]: the moto server (shared with `aws_contract`).
 //! - [`plan`]: size and seed.
 //! - [`world`]: the organisation, its configuration, the faults and the lifecycle events.
 //! - [`verdict`]: what must hold at the end, and the figures of the run.
 
 mod aws;
 mod embedded;
+mod instance;
+// Only part of the harness is used here.
+#[allow(dead_code, unused_imports)]
+#[path = "../aws_contract/moto/mod.rs"]
+mod moto;
 mod plan;
 mod verdict;
 mod world;

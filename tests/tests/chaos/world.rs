@@ -163,13 +163,6 @@ pub fn raise_lifecycle_events(
     })
 }
 
-/// Disarms every HTTP and notification fault (the figures stay).
-pub fn disarm(org: &DemoOrg) {
-    org.cloud.graph.faults().clear();
-    org.cloud.dataverse.faults().clear();
-    org.cloud.graph.notification_faults(NotificationFaults::default());
-}
-
 /// Picks a duration in `range` milliseconds.
 pub fn between(rng: &mut StdRng, range: std::ops::Range<u64>) -> Duration {
     Duration::from_millis(rng.random_range(range))
