@@ -102,8 +102,7 @@ impl Embedded {
             clock.clone(),
         )
         .with_retry(retry);
-        let dataverse =
-            Arc::new(DataverseClient::new(http, &config.dataverse.url, tokens, limits));
+        let dataverse = Arc::new(DataverseClient::new(http, &config.dataverse.url, tokens, limits));
         let parties = Arc::new(PartyResolver::new(clock.clone(), PARTY_CACHE_TTL));
         Ok(Self {
             config,

@@ -69,7 +69,10 @@ async fn a_crashed_instance_s_slots_free_themselves_when_the_lease_runs_out() {
         .expect("served within the lease and the patience")
         .expect("a slot once the lease ran out");
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_secs(2), "the slots were taken until the lease ended: {waited:?}");
+    assert!(
+        waited >= Duration::from_secs(2),
+        "the slots were taken until the lease ended: {waited:?}"
+    );
     drop(permit);
 }
 

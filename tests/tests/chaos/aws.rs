@@ -56,8 +56,14 @@ async fn event_source(instance: Instance, queue: QueueName, stop: CancellationTo
             Ok(batch) if !batch.is_empty() => {
                 // Unsettled messages are the batch item failures: SQS shows them again once
                 // their visibility timeout ends.
-                let _ = process_batch(batch, handler.as_ref(), &queues, &RetryPolicy::DEFAULT, DEADLINE)
-                    .await;
+                let _ = process_batch(
+                    batch,
+                    handler.as_ref(),
+                    &queues,
+                    &RetryPolicy::DEFAULT,
+                    DEADLINE,
+                )
+                .await;
             }
             Ok(_) => {
                 tokio::select! {
@@ -77,11 +83,9 @@ async fn subscribe_schedule(instance: Instance, config: Arc<Config>, stop: Cance
     while !stop.is_cancelled() {
         let mut jobs = Vec::new();
         for mailbox in config.mailboxes.iter().filter(|m| m.incoming) {
-            let records =
-                instance.notify.subscriptions.subscriptions_of(&mailbox.address).await;
-            let missing = records.is_ok_and(|r| {
-                Folder::ALL.iter().any(|f| r.iter().all(|s| s.folder != *f))
-            });
+            let records = instance.notify.subscriptions.subscriptions_of(&mailbox.address).await;
+            let missing =
+                records.is_ok_and(|r| Folder::ALL.iter().any(|f| r.iter().all(|s| s.folder != *f)));
             if first || missing {
                 jobs.push(Envelope::new(Job::EnsureSubscriptions {
                     mailbox: mailbox.address.clone(),
@@ -133,16 +137,15 @@ async fn lambda_handlers_over_sqs_and_dynamodb_under_faults_sync_every_email_onc
     }
     let table = moto.unique("chaos");
     moto.create_table(&table).await;
-    let resources = Resources {
-        queues: exsync_shared::adapters::aws::env::QueueMap::new(urls),
-        table,
-    };
+    let resources =
+        Resources { queues: exsync_shared::adapters::aws::env::QueueMap::new(urls), table };
 
     let dir = org.cloud.dir().to_path_buf();
     let socket = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = socket.local_addr().unwrap().port();
     let runtime = world::webhook_runtime(&org, &dir, port);
-    let config = Arc::new(Config::load(&world::config(&org, &runtime).write(&dir).unwrap()).unwrap());
+    let config =
+        Arc::new(Config::load(&world::config(&org, &runtime).write(&dir).unwrap()).unwrap());
     let mut instances = Vec::new();
     for _ in 0..plan.instances {
         instances.push(Instance::new(config.clone(), &resources).await);

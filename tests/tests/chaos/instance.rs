@@ -53,7 +53,8 @@ impl Instance {
     pub async fn new(config: Arc<Config>, resources: &Resources) -> Self {
         let moto = Moto::shared();
         let sdk = moto.sdk_config().await;
-        let queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), resources.queues.clone()));
+        let queue =
+            Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), resources.queues.clone()));
         let store =
             Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &resources.table));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -73,9 +74,14 @@ impl Instance {
             retry.request_timeout = timeout;
             limits.request_timeout = timeout;
         }
-        let graph =
-            GraphClient::new(http.clone(), &config.cloud.graph_url, tokens.clone(), limiter, clock.clone())
-                .with_retry(retry);
+        let graph = GraphClient::new(
+            http.clone(),
+            &config.cloud.graph_url,
+            tokens.clone(),
+            limiter,
+            clock.clone(),
+        )
+        .with_retry(retry);
         let dataverse =
             Arc::new(DataverseClient::new(http.clone(), &config.dataverse.url, tokens, limits));
         let encryption =
@@ -133,10 +139,7 @@ impl Instance {
         };
         let handlers: [(QueueName, Arc<dyn JobHandler>); 3] = [
             (QueueName::Changes, Arc::new(EachJob::new(QueueName::Changes, SyncJobs(sync)))),
-            (
-                QueueName::Writes,
-                Arc::new(WriteAndScreenJobs { write: WriteJobs(write), screen }),
-            ),
+            (QueueName::Writes, Arc::new(WriteAndScreenJobs { write: WriteJobs(write), screen })),
             (
                 QueueName::Subscriptions,
                 Arc::new(EachJob::new(QueueName::Subscriptions, SubscribeJobs(subscribe))),

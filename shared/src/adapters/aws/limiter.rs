@@ -163,12 +163,13 @@ impl Inner {
     async fn try_take(&self, key: &LimitKey) -> Result<Option<Lease>, String> {
         let (mailbox_index, profile_index) = {
             let mut rng = rand::rng();
-            (rng.random_range(0..MAILBOX_CONCURRENCY), rng.random_range(0..key.profile_limit.max(1)))
+            (
+                rng.random_range(0..MAILBOX_CONCURRENCY),
+                rng.random_range(0..key.profile_limit.max(1)),
+            )
         };
-        let mailbox_slot = (
-            format!("limit#mbx#{}#{}", key.app, key.mailbox),
-            format!("slot#{mailbox_index}"),
-        );
+        let mailbox_slot =
+            (format!("limit#mbx#{}#{}", key.app, key.mailbox), format!("slot#{mailbox_index}"));
         let profile_slot =
             (format!("limit#profile#{}", key.profile), format!("slot#{profile_index}"));
         let owner = uuid::Uuid::new_v4().simple().to_string();
@@ -180,7 +181,10 @@ impl Inner {
                 ("sk".to_string(), AttributeValue::S(slot.1.clone())),
                 ("owner".to_string(), AttributeValue::S(owner.clone())),
                 ("lease_until".to_string(), millis(until)),
-                (TTL_ATTRIBUTE.to_string(), AttributeValue::N((until.unix_timestamp() + 1).to_string())),
+                (
+                    TTL_ATTRIBUTE.to_string(),
+                    AttributeValue::N((until.unix_timestamp() + 1).to_string()),
+                ),
             ]);
             let put = Put::builder()
                 .table_name(&self.table)
@@ -287,7 +291,13 @@ impl Drop for Held {
     fn drop(&mut self) {
         let Some(lease) = self.lease.take() else { return };
         let owner = lease.owner.clone();
-        self.inner.idle.lock().expect("limiter lock").entry(self.key.clone()).or_default().push(lease);
+        self.inner
+            .idle
+            .lock()
+            .expect("limiter lock")
+            .entry(self.key.clone())
+            .or_default()
+            .push(lease);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         let (inner, key) = (self.inner.clone(), self.key.clone());
         runtime.spawn(async move {
@@ -295,7 +305,9 @@ impl Drop for Held {
             let lease = {
                 let mut idle = inner.idle.lock().expect("limiter lock");
                 let leases = idle.get_mut(&key);
-                leases.and_then(|l| l.iter().position(|x| x.owner == owner).map(|at| l.swap_remove(at)))
+                leases.and_then(|l| {
+                    l.iter().position(|x| x.owner == owner).map(|at| l.swap_remove(at))
+                })
             };
             if let Some(lease) = lease {
                 inner.release(lease).await;
