@@ -59,12 +59,6 @@ pub fn build(ca_file: Option<&Path>) -> Result<reqwest::Client, HttpClientError>
         .read_timeout(READ_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .https_only(true)
-        // HTTP/1.1: a request that times out takes its connection with it. Over HTTP/2 all
-        // requests to a host share one connection, and the chaos test (issue 5) saw one
-        // that had let a few hundred requests time out stall every later Dataverse write on
-        // it for minutes, while a fresh connection wrote them at once. Concurrency is capped
-        // anyway (Graph 4 per mailbox, Dataverse 8 per client), so that many connections.
-        .http1_only()
         // A redirect of a request that carries a bearer token or a client secret is never
         // followed blindly; none of the three services redirects API calls.
         .redirect(reqwest::redirect::Policy::none())
