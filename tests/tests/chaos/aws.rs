@@ -127,6 +127,15 @@ async fn lambda_handlers_over_sqs_and_dynamodb_under_faults_sync_every_email_onc
         return;
     }
     let plan = Plan::from_env("aws");
+    // EXSYNC_E2E_LOGS=folder keeps the handlers' logs (info) in `aws.log` there.
+    if let Some(dir) = std::env::var_os("EXSYNC_E2E_LOGS") {
+        let file = std::fs::File::create(std::path::Path::new(&dir).join("aws.log")).unwrap();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+    }
     let org = Arc::new(world::organisation(DemoOrg::start().await.unwrap(), &plan));
     let moto = Moto::shared();
     let stem = moto.unique("chaos");
@@ -171,7 +180,7 @@ async fn lambda_handlers_over_sqs_and_dynamodb_under_faults_sync_every_email_onc
     stop_events.store(true, Ordering::Relaxed);
     sweep(&instances[0], &config).await;
 
-    wait_landed(&org, &sent, plan.settle).await;
+    wait_landed(&org, &sent, instances[0].queue.as_ref(), plan.settle).await;
     let depths = wait_idle(instances[0].queue.as_ref(), Duration::from_secs(60)).await;
     let wall = started.elapsed();
     stop.cancel();

@@ -107,8 +107,8 @@ async fn serve_killed_at_random_under_faults_syncs_every_email_once_within_the_l
     let mut last = serve(&binary, &config, &log_dir.join("serve-last.log"));
     stop_events.store(true, Ordering::Relaxed);
 
-    wait_landed(&org, &sent, plan.settle).await;
     let state = Embedded::open(Config::load(&config).unwrap()).unwrap();
+    wait_landed(&org, &sent, state.queue().as_ref(), plan.settle).await;
     let depths = wait_idle(state.queue().as_ref(), Duration::from_secs(60)).await;
     let wall = started.elapsed();
     let stopped = Command::new("kill").args(["-TERM", &last.id().to_string()]).status().unwrap();

@@ -46,7 +46,7 @@ impl Plan {
                 extra_staff: 3,
                 kills: 12,
                 instances: 3,
-                settle: Duration::from_secs(600),
+                settle: Duration::from_secs(1200),
             }
         } else {
             Plan {

@@ -107,23 +107,79 @@ pub fn landed_counts(org: &DemoOrg, sent: &[SentMail]) -> (usize, usize, Vec<Str
     (ids.len(), duplicated, lost)
 }
 
-/// Waits until every email sent is in Dataverse, for at most `limit`.
-pub async fn wait_landed(org: &DemoOrg, sent: &[SentMail], limit: Duration) {
+/// Waits until every email sent is in Dataverse, for at most `limit`; gives up sooner when
+/// every queue stayed idle for [`IDLE_VERDICT`] with emails still missing (they are lost).
+pub async fn wait_landed(
+    org: &DemoOrg,
+    sent: &[SentMail],
+    depths: &dyn QueueDepths,
+    limit: Duration,
+) {
     let deadline = tokio::time::Instant::now() + limit;
+    let mut next_report = tokio::time::Instant::now();
+    let mut idle_since = None;
     loop {
         let (_, _, lost) = landed_counts(org, sent);
         if lost.is_empty() {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} of {} emails not in Dataverse after {limit:?}, e.g. {:?}",
-            lost.len(),
-            sent.len(),
-            &lost[..lost.len().min(5)]
-        );
+        if tokio::time::Instant::now() >= next_report {
+            // A long run shows it is moving.
+            println!("  waiting for {} of {} emails", lost.len(), sent.len());
+            next_report += Duration::from_secs(15);
+        }
+        let idle = idle(depths).await;
+        let now = tokio::time::Instant::now();
+        let idle_for = match (idle, idle_since) {
+            (true, None) => {
+                idle_since = Some(now);
+                Duration::ZERO
+            }
+            (true, Some(since)) => now - since,
+            (false, _) => {
+                idle_since = None;
+                Duration::ZERO
+            }
+        };
+        if now >= deadline || idle_for >= IDLE_VERDICT {
+            panic!(
+                "{} of {} emails not in Dataverse ({:?} of the {limit:?} allowed, the queues idle for {idle_for:?}); where Graph holds them: {}",
+                lost.len(),
+                sent.len(),
+                limit - (deadline - now.min(deadline)),
+                whereabouts(org, &lost)
+            );
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// How long every queue must stay idle, emails still missing, before they count as lost.
+const IDLE_VERDICT: Duration = Duration::from_secs(45);
+
+async fn idle(depths: &dyn QueueDepths) -> bool {
+    for queue in QueueName::ALL {
+        match depths.depth(queue).await {
+            Ok(depth) if depth.is_idle() => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Which mailbox and folder hold each of `ids`, for a failure message.
+fn whereabouts(org: &DemoOrg, ids: &[String]) -> String {
+    let mut found: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for staff in &org.staff {
+        for folder in ["inbox", "sentitems"] {
+            for m in org.cloud.graph.messages(&staff.address, folder) {
+                if let Some(id) = ids.iter().find(|id| **id == m.ids.internet_message_id) {
+                    found.entry(id).or_default().push(format!("{}/{folder}", staff.address));
+                }
+            }
+        }
+    }
+    found.iter().map(|(id, places)| format!("{id} in {}", places.join(", "))).collect::<Vec<_>>().join("; ")
 }
 
 /// Waits until every queue is idle, for at most `limit`; returns the depths.
