@@ -179,7 +179,11 @@ fn whereabouts(org: &DemoOrg, ids: &[String]) -> String {
             }
         }
     }
-    found.iter().map(|(id, places)| format!("{id} in {}", places.join(", "))).collect::<Vec<_>>().join("; ")
+    found
+        .iter()
+        .map(|(id, places)| format!("{id} in {}", places.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Waits until every queue is idle, for at most `limit`; returns the depths.
