@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use rand::Rng;
+use rand::{Rng, SeedableRng, rngs::StdRng};
 
 /// How a request misbehaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,12 +85,20 @@ pub struct FaultInjector {
 struct Injector {
     rules: Vec<FaultRule>,
     fired: HashMap<String, u64>,
+    /// Set by [`FaultInjector::seed`]: the draws repeat for the same seed and requests.
+    rng: Option<StdRng>,
 }
 
 impl FaultInjector {
     /// Arms a rule.
     pub fn arm(&self, rule: FaultRule) {
         self.inner.lock().expect("faults lock").rules.push(rule);
+    }
+
+    /// Draws from a generator seeded with `seed` from now on, so a run can be replayed (as
+    /// far as the order of requests repeats).
+    pub fn seed(&self, seed: u64) {
+        self.inner.lock().expect("faults lock").rng = Some(StdRng::seed_from_u64(seed));
     }
 
     /// Disarms every rule.
@@ -100,8 +108,13 @@ impl FaultInjector {
 
     /// The fault to apply to this request, if any (first matching rule that fires).
     pub fn pick(&self, method: &str, path: &str) -> Option<Fault> {
-        let mut inner = self.inner.lock().expect("faults lock");
-        let mut rng = rand::rng();
+        let mut guard = self.inner.lock().expect("faults lock");
+        let inner = &mut *guard;
+        let mut thread_rng = rand::rng();
+        let rng: &mut dyn rand::RngCore = match inner.rng.as_mut() {
+            Some(seeded) => seeded,
+            None => &mut thread_rng,
+        };
         let mut chosen = None;
         for rule in inner.rules.iter_mut() {
             let m = &rule.matcher;

@@ -51,6 +51,9 @@ pub struct Cloud {
     pub graph_url: Url,
     /// An extra CA certificate (PEM) to trust, for TLS-inspecting proxies and test clouds.
     pub ca_file: Option<PathBuf>,
+    /// How long one Graph or Dataverse request may take before it counts as timed out (and
+    /// is retried as a transient failure); `None`: 60 s for Graph, 120 s for Dataverse.
+    pub request_timeout: Option<Duration>,
 }
 
 /// How an app proves who it is to Entra ID.

@@ -38,6 +38,7 @@ struct RawCloud {
     authority_host: Option<String>,
     graph_url: Option<String>,
     ca_file: Option<String>,
+    request_timeout: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +132,20 @@ fn convert(raw: RawConfig, base: &Path) -> Result<Config, Fail> {
             raw.cloud.graph_url.as_deref().unwrap_or("https://graph.microsoft.com"),
         )?,
         ca_file: raw.cloud.ca_file.map(|p| base.join(p)),
+        request_timeout: raw
+            .cloud
+            .request_timeout
+            .as_deref()
+            .map(|text| {
+                duration(
+                    "cloud.request_timeout",
+                    Some(text),
+                    text,
+                    Duration::from_secs(1)..=Duration::from_secs(600),
+                    "a duration from 1s to 10m, such as \"30s\"",
+                )
+            })
+            .transpose()?,
     };
     let d = raw.dataverse;
     let dataverse = DataverseTarget {

@@ -165,3 +165,15 @@ fn a_subscription_lifetime_beyond_graphs_maximum_is_refused() {
     let text = GOOD.replace("poll_interval = \"60s\"", "subscription_lifetime = \"8d\"");
     assert_eq!(error(&text).0, "runtime.subscription_lifetime");
 }
+
+#[test]
+fn a_request_timeout_applies_when_set_and_is_bounded() {
+    assert_eq!(parse(GOOD).unwrap().cloud.request_timeout, None);
+    let set = GOOD.replace(
+        "graph_url = \"https://graph.microsoft.com\"",
+        "graph_url = \"https://graph.microsoft.com\"\nrequest_timeout = \"30s\"",
+    );
+    assert_eq!(parse(&set).unwrap().cloud.request_timeout, Some(Duration::from_secs(30)));
+    let zero = set.replace("\"30s\"", "\"0s\"");
+    assert_eq!(error(&zero).0, "cloud.request_timeout");
+}

@@ -23,7 +23,7 @@ use crate::{
         CachingTokens, TokenService,
         jwks::{HttpKeySource, IssuerKeys},
     },
-    graph::{GraphClient, rich::EncryptionKeys},
+    graph::{GraphClient, RetryPolicy, rich::EncryptionKeys},
     handlers::{
         check::{CheckDeps, CheckError, TestReport, test_and_enable},
         jobs::{SubscribeJobs, SyncJobs, WriteAndScreenJobs, WriteJobs},
@@ -95,18 +95,25 @@ impl Embedded {
             Arc::new(Prefilter::new(config.clone(), encryption.clone(), issuer, clock.clone()));
         let tokens: Arc<dyn Tokens> =
             Arc::new(CachingTokens::new(Arc::new(service), clock.clone()));
+        let mut retry = RetryPolicy::default();
+        let mut limits = ClientLimits::default();
+        if let Some(timeout) = config.cloud.request_timeout {
+            retry.request_timeout = timeout;
+            limits.request_timeout = timeout;
+        }
         let graph = GraphClient::new(
             http.clone(),
             &config.cloud.graph_url,
             tokens.clone(),
             Arc::new(LocalLimiter::new()),
             clock.clone(),
-        );
+        )
+        .with_retry(retry);
         let dataverse = Arc::new(DataverseClient::new(
             http,
             &config.dataverse.url,
             tokens.clone(),
-            ClientLimits::default(),
+            limits,
         ));
         let parties = Arc::new(PartyResolver::new(clock.clone(), PARTY_CACHE_TTL));
         Ok(Self {

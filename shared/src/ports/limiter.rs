@@ -115,6 +115,18 @@ impl RequestLimiter for LocalLimiter {
 mod tests {
     use super::*;
 
+    mod contract {
+        use std::sync::Arc;
+
+        use crate::ports::{LocalLimiter, RequestLimiter, contract::limiter::LimiterTwin};
+
+        // Two "instances" of one process's limiter: the same semaphores, shared.
+        crate::limiter_contract!(async {
+            let shared: Arc<dyn RequestLimiter> = Arc::new(LocalLimiter::new());
+            LimiterTwin::of(2, || shared.clone())
+        });
+    }
+
     fn key(mailbox: &str, limit: u16) -> LimitKey {
         LimitKey {
             app: ClientId::parse("22222222-2222-2222-2222-222222222222").unwrap(),

@@ -40,6 +40,12 @@ impl ConfigBuilder {
         }
     }
 
+    /// Adds lines to the `[cloud]` section (e.g. `request_timeout = "2s"`).
+    pub fn cloud(mut self, lines: &str) -> Self {
+        self.head = self.head.replacen("\n\n[dataverse]", &format!("\n{lines}\n[dataverse]"), 1);
+        self
+    }
+
     /// Adds a profile for `tenant`'s app; `extra` is more TOML lines for it (may be empty).
     pub fn profile(mut self, name: &str, tenant: &ExchangeTenant, extra: &str) -> Self {
         self.profiles.push(format!(

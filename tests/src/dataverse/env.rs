@@ -162,6 +162,19 @@ impl Env {
         })
     }
 
+    /// The `messageid` of every email, in creation order: what a test polls while the
+    /// environment is busy (building every [`EmailView`] holds the environment's lock for as
+    /// long as it takes to join every party, which stalls requests meanwhile).
+    pub fn email_message_ids(&self) -> Vec<Option<String>> {
+        self.with(|env| {
+            env.store
+                .rows("email")
+                .into_iter()
+                .map(|row| row.get("messageid").and_then(Cell::as_str).map(str::to_string))
+                .collect()
+        })
+    }
+
     /// One email.
     pub fn email(&self, id: Uuid) -> Option<EmailView> {
         self.with(|env| env.store.get("email", id).map(|row| email_view(env, row)))

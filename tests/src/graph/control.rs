@@ -50,6 +50,8 @@ pub struct MessageView {
     pub from: Recipient,
     /// `toRecipients`.
     pub to: Vec<Recipient>,
+    /// `ccRecipients`.
+    pub cc: Vec<Recipient>,
     /// `bccRecipients`.
     pub bcc: Vec<Recipient>,
     /// `isRead`.
@@ -155,6 +157,12 @@ impl GraphSim {
         self.inner.throttle.stats(app_id, &self.user_id(address))
     }
 
+    /// The highest number of requests `app_id` had in flight at once across all mailboxes
+    /// (what a profile's `max_concurrent_connections` bounds), refused ones included.
+    pub fn app_peak_concurrency(&self, app_id: &str) -> u32 {
+        self.inner.throttle.app_peak(app_id)
+    }
+
     /// Request accounting of every (app id, mailbox address) seen.
     pub fn all_request_stats(&self) -> Vec<(String, String, RequestStats)> {
         let state = self.inner.state.lock().expect("state lock");
@@ -190,6 +198,7 @@ impl GraphSim {
                     subject: m.subject.clone(),
                     from: m.from.clone(),
                     to: m.to.clone(),
+                    cc: m.cc.clone(),
                     bcc: m.bcc.clone(),
                     is_read: m.is_read,
                     received: m.received,

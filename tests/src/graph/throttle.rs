@@ -42,6 +42,9 @@ pub(crate) struct Throttle {
     per_window: u32,
     window: time::Duration,
     gauge: Gauge,
+    /// In-flight requests per app across its mailboxes (a profile's
+    /// `max_concurrent_connections` is checked against it).
+    apps: Gauge,
     windows: Arc<Mutex<HashMap<String, Window>>>,
 }
 
@@ -49,6 +52,7 @@ pub(crate) struct Throttle {
 #[derive(Debug)]
 pub(crate) struct Permit {
     _guard: GaugeGuard,
+    _app: GaugeGuard,
 }
 
 fn key(app_id: &str, mailbox_id: &str) -> String {
@@ -63,6 +67,7 @@ impl Throttle {
             per_window,
             window: time::Duration::try_from(window).expect("window fits"),
             gauge: Gauge::default(),
+            apps: Gauge::default(),
             windows: Arc::default(),
         }
     }
@@ -72,6 +77,7 @@ impl Throttle {
     pub fn admit(&self, app_id: &str, mailbox_id: &str) -> Result<Permit, GraphError> {
         let key = key(app_id, mailbox_id);
         let (guard, in_flight) = self.gauge.enter(&key);
+        let (app, _) = self.apps.enter(&app_id.to_ascii_lowercase());
         let now = self.clock.now();
         let mut windows = self.windows.lock().expect("throttle lock");
         let w = windows.entry(key.clone()).or_default();
@@ -94,7 +100,7 @@ impl Throttle {
                 ((oldest + self.window - now).whole_milliseconds() + 999).div_euclid(1000).max(1);
             return Err(GraphError::too_many_requests(u64::try_from(wait).unwrap_or(1)));
         }
-        Ok(Permit { _guard: guard })
+        Ok(Permit { _guard: guard, _app: app })
     }
 
     /// Accounting for one (app, mailbox).
@@ -105,6 +111,12 @@ impl Throttle {
             .get(&key(app_id, mailbox_id))
             .map(|w| w.stats)
             .unwrap_or_default()
+    }
+
+    /// The highest number of requests `app_id` had in flight at once across all mailboxes
+    /// (the refused ones included).
+    pub fn app_peak(&self, app_id: &str) -> u32 {
+        self.apps.peak(&app_id.to_ascii_lowercase())
     }
 
     /// Accounting for every (app id, mailbox id) seen.
@@ -132,6 +144,7 @@ mod tests {
         let err = t.admit("app", "mbx").unwrap_err();
         assert_eq!(err.code, "ApplicationThrottled");
         assert!(t.admit("app", "other").is_ok(), "limits are per mailbox");
+        assert_eq!(t.app_peak("APP"), 5, "the app's requests across its mailboxes");
         drop(permits);
         assert!(t.admit("app", "mbx").is_ok());
         let stats = t.stats("APP", "mbx");

@@ -5,9 +5,11 @@
 //! Each function takes fresh, empty ports and panics on a breach. The timings respect SQS:
 //! leases and delays are whole seconds, and a receive may return fewer messages than are
 //! visible, so the suites poll with a deadline instead of expecting one receive to see all.
-//! [`queue_contract!`](crate::queue_contract) and [`store_contract!`](crate::store_contract)
-//! expand into one `#[tokio::test]` per contract, given an async expression that builds a twin.
+//! [`queue_contract!`](crate::queue_contract), [`store_contract!`](crate::store_contract) and
+//! [`limiter_contract!`](crate::limiter_contract) expand into one `#[tokio::test]` per contract,
+//! given an async expression that builds a twin.
 
+pub mod limiter;
 pub mod passes;
 pub mod queue;
 pub mod store;
