@@ -8,7 +8,7 @@
 mod once;
 mod serve;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 pub use once::{MailboxSummary, Summary};
 pub use serve::ServeError;
@@ -16,28 +16,14 @@ pub use serve::ServeError;
 use crate::{
     adapters::sqlite::{Claim, Database, DbError, SqliteQueue, SqliteStore},
     config::Config,
-    dataverse::{ClientLimits, DataverseClient, parties::PartyResolver},
-    entra::{
-        CachingTokens, TokenService,
-        jwks::{HttpKeySource, IssuerKeys},
-    },
-    graph::{GraphClient, rich::EncryptionKeys},
-    handlers::{
-        jobs::{SubscribeJobs, SyncJobs, WriteAndScreenJobs, WriteJobs},
-        notify::NotifyDeps,
-        prefilter::Prefilter,
-        subscribe::SubscribeDeps,
-        sync::{DEFAULT_PAGES_PER_JOB, SyncDeps},
-        write::{ScreenDeps, WriteDeps},
-    },
+    entra::{CachingTokens, TokenService},
+    handlers::notify::NotifyDeps,
     jobs::QueueName,
-    ports::{Clock, LocalLimiter, SystemClock, Tokens},
-    runtime::{EachJob, JobHandler, Queues, Worker},
+    ports::{Clock, SystemClock},
+    runtime::{Queues, Worker},
     secret::LocalSecrets,
+    wiring::{Adapters, Wiring},
 };
-
-/// How long a resolved party address is trusted before it is looked up again.
-const PARTY_CACHE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Why the embedded runtime could not start.
 #[derive(Debug, thiserror::Error)]
@@ -58,11 +44,7 @@ pub struct Embedded {
     queue: Arc<SqliteQueue>,
     store: Arc<SqliteStore>,
     clock: Arc<dyn Clock>,
-    graph: GraphClient,
-    dataverse: Arc<DataverseClient>,
-    parties: Arc<PartyResolver>,
-    encryption: Arc<EncryptionKeys>,
-    prefilter: Arc<Prefilter>,
+    wiring: Wiring<SqliteStore>,
 }
 
 impl Embedded {
@@ -78,42 +60,15 @@ impl Embedded {
             crate::http::client(&config.cloud).map_err(|e| OpenError::Http(e.to_string()))?;
         let service =
             TokenService::new(&config, Arc::new(LocalSecrets), http.clone(), clock.clone());
-        let encryption =
-            Arc::new(EncryptionKeys::new(config.clone(), Arc::new(LocalSecrets), clock.clone()));
-        let issuer = Arc::new(IssuerKeys::new(
-            Arc::new(HttpKeySource::new(http.clone(), &config.cloud.authority_host)),
-            clock.clone(),
-        ));
-        let prefilter =
-            Arc::new(Prefilter::new(config.clone(), encryption.clone(), issuer, clock.clone()));
-        let tokens: Arc<dyn Tokens> =
-            Arc::new(CachingTokens::new(Arc::new(service), clock.clone()));
-        let graph = GraphClient::new(
-            http.clone(),
-            &config.cloud.graph_url,
-            tokens.clone(),
-            Arc::new(LocalLimiter::new()),
-            clock.clone(),
-        );
-        let dataverse = Arc::new(DataverseClient::new(
-            http,
-            &config.dataverse.url,
-            tokens,
-            ClientLimits::default(),
-        ));
-        let parties = Arc::new(PartyResolver::new(clock.clone(), PARTY_CACHE_TTL));
-        Ok(Self {
-            config,
-            db,
-            queue,
-            store,
-            clock,
-            graph,
-            dataverse,
-            parties,
-            encryption,
-            prefilter,
-        })
+        let adapters = Adapters {
+            store: store.clone(),
+            queue: queue.clone(),
+            tokens: Arc::new(CachingTokens::new(Arc::new(service), clock.clone())),
+            secrets: Arc::new(LocalSecrets),
+            clock: clock.clone(),
+        };
+        let wiring = Wiring::new(config.clone(), adapters, http);
+        Ok(Self { config, db, queue, store, clock, wiring })
     }
 
     /// The configuration.
@@ -140,78 +95,13 @@ impl Embedded {
         Queues { source: self.queue.clone(), sink: self.queue.clone() }
     }
 
-    fn sync_deps(&self) -> SyncDeps {
-        SyncDeps {
-            config: self.config.clone(),
-            graph: self.graph.clone(),
-            cursors: self.store.clone(),
-            passes: self.store.clone(),
-            status: self.store.clone(),
-            queue: self.queue.clone(),
-            clock: self.clock.clone(),
-            pages_per_job: DEFAULT_PAGES_PER_JOB,
-        }
-    }
-
-    fn subscribe_deps(&self) -> SubscribeDeps {
-        SubscribeDeps {
-            config: self.config.clone(),
-            graph: self.graph.clone(),
-            subscriptions: self.store.clone(),
-            passes: self.store.clone(),
-            queue: self.queue.clone(),
-            status: self.store.clone(),
-            clock: self.clock.clone(),
-            encryption: self.encryption.clone(),
-        }
-    }
-
-    fn write_deps(&self) -> WriteDeps {
-        WriteDeps {
-            dataverse: self.dataverse.clone(),
-            parties: self.parties.clone(),
-            dedupe: self.store.clone(),
-            status: self.store.clone(),
-            clock: self.clock.clone(),
-            graph: self.graph.clone(),
-            config: self.config.clone(),
-        }
-    }
-
-    fn screen_deps(&self) -> ScreenDeps {
-        ScreenDeps {
-            dataverse: self.dataverse.clone(),
-            parties: self.parties.clone(),
-            dedupe: self.store.clone(),
-            passes: self.store.clone(),
-            queue: self.queue.clone(),
-            clock: self.clock.clone(),
-        }
-    }
-
     fn notify_deps(&self) -> NotifyDeps {
-        NotifyDeps {
-            subscriptions: self.store.clone(),
-            passes: self.store.clone(),
-            queue: self.queue.clone(),
-            clock: self.clock.clone(),
-            prefilter: self.prefilter.clone(),
-        }
+        self.wiring.notify_deps()
     }
 
     /// The worker of each queue, with its handler.
     fn worker(&self, queue: QueueName) -> Worker {
-        let handler: Arc<dyn JobHandler> = match queue {
-            QueueName::Changes => Arc::new(EachJob::new(queue, SyncJobs(self.sync_deps()))),
-            QueueName::Writes => Arc::new(WriteAndScreenJobs {
-                write: WriteJobs(self.write_deps()),
-                screen: self.screen_deps(),
-            }),
-            QueueName::Subscriptions => {
-                Arc::new(EachJob::new(queue, SubscribeJobs(self.subscribe_deps())))
-            }
-        };
-        Worker::new(queue, handler)
+        Worker::new(queue, self.wiring.handler(queue))
     }
 
     /// Makes this process the state's only consumer for as long as the claim lives, and puts

@@ -6,6 +6,7 @@
 //! - [`sync`]: the folder pass, Graph delta to write jobs.
 //! - [`subscribe`]: subscription upkeep and lifecycle events.
 //! - [`passes`]: asking for a folder pass, coalesced.
+//! - [`schedule`]: what the schedules ask for: every folder's pass, subscription upkeep.
 //! - [`prefilter`]: the tracking rule as `notify` applies it (rich notifications verified).
 //! - [`write`]: emails into Dataverse, exactly once.
 
@@ -14,6 +15,7 @@ pub mod jobs;
 pub mod notify;
 pub mod passes;
 pub mod prefilter;
+pub mod schedule;
 pub mod subscribe;
 pub mod sync;
 pub mod write;
