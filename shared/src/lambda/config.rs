@@ -34,6 +34,9 @@ pub enum ConfigLoadError {
         /// What is wrong.
         message: String,
     },
+    /// The HTTP client of the configuration cannot be built (`cloud.ca_file`).
+    #[error("the configuration's HTTP client: {0}")]
+    Http(String),
 }
 
 impl ConfigLoadError {

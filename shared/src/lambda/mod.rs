@@ -159,12 +159,8 @@ impl Pipeline {
         {
             return Ok(wiring.clone());
         }
-        let http =
-            crate::http::client(&loaded.config.cloud).map_err(|e| ConfigLoadError::Invalid {
-                uri: "the configuration".into(),
-                key: "cloud.ca_file".into(),
-                message: e.to_string(),
-            })?;
+        let http = crate::http::client(&loaded.config.cloud)
+            .map_err(|e| ConfigLoadError::Http(e.to_string()))?;
         let adapters = Adapters {
             store: self.store.clone(),
             queue: self.queue.clone(),

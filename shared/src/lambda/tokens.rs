@@ -74,13 +74,8 @@ impl TokensFunction {
         {
             return Ok(service.clone());
         }
-        let http = crate::http::client(&loaded.config.cloud).map_err(|e| {
-            super::config::ConfigLoadError::Invalid {
-                uri: "the configuration".into(),
-                key: "cloud.ca_file".into(),
-                message: e.to_string(),
-            }
-        })?;
+        let http = crate::http::client(&loaded.config.cloud)
+            .map_err(|e| super::config::ConfigLoadError::Http(e.to_string()))?;
         let service = Arc::new(TokenService::new(
             &loaded.config,
             self.secrets.clone(),
