@@ -24,7 +24,11 @@
 //! - [`embedded`]: exsync in one process over SQLite: `serve` and `sync --once`.
 //! - [`telemetry`]: logs, JSON on Lambda, text at a terminal.
 //! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
+//! - [`wiring`]: each handler's dependencies from a configuration and the adapters (both
+//!   ways of running build them there).
 //! - [`tokens_api`]: what the `tokens` function is asked and answers (Lambda payloads).
+//! - `lambda` (feature `aws`): the five Lambda functions' glue: configuration from S3, SQS
+//!   events through the batch runtime, the Function URL, the schedules, the tokens function.
 //! - [`adapters`]: the ports over real infrastructure (SQLite: the embedded default;
 //!   `adapters::aws`, feature `aws`: SQS, DynamoDB, Secrets Manager, the `tokens` function).
 
@@ -38,6 +42,8 @@ pub mod graph;
 pub mod handlers;
 pub mod http;
 pub mod jobs;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod listener;
 pub mod mapping;
 pub mod model;
@@ -49,3 +55,4 @@ pub mod status;
 pub mod telemetry;
 pub mod tokens_api;
 pub mod tracking;
+pub mod wiring;

@@ -9,7 +9,7 @@ mod once;
 mod probe;
 mod serve;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 pub use once::{MailboxSummary, Summary};
 pub use serve::ServeError;
@@ -17,32 +17,19 @@ pub use serve::ServeError;
 use crate::{
     adapters::sqlite::{Claim, Database, DbError, SqliteQueue, SqliteStore},
     config::Config,
-    dataverse::{ClientLimits, DataverseClient, parties::PartyResolver},
+    entra::{CachingTokens, TokenService},
     domain::MailboxAddress,
-    entra::{
-        CachingTokens, TokenService,
-        jwks::{HttpKeySource, IssuerKeys},
-    },
-    graph::{GraphClient, RetryPolicy, rich::EncryptionKeys},
     handlers::{
-        check::{CheckDeps, CheckError, TestReport, test_and_enable},
-        jobs::{SubscribeJobs, SyncJobs, WriteAndScreenJobs, WriteJobs},
+        check::{CheckError, TestReport, test_and_enable},
         notify::NotifyDeps,
-        prefilter::Prefilter,
-        running::RunningPasses,
-        subscribe::SubscribeDeps,
-        sync::{DEFAULT_PAGES_PER_JOB, SyncDeps},
-        write::{ScreenDeps, WriteDeps},
     },
     jobs::QueueName,
-    ports::{Clock, LocalLimiter, StatusStore, SystemClock, Tokens},
-    runtime::{EachJob, JobHandler, Queues, Worker},
+    ports::{Clock, LocalLimiter, StatusStore, SystemClock},
+    runtime::{Queues, Worker},
     secret::LocalSecrets,
     status::{Health, StatusEvent},
+    wiring::{Adapters, Wiring},
 };
-
-/// How long a resolved party address is trusted before it is looked up again.
-const PARTY_CACHE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Why the embedded runtime could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,13 +50,7 @@ pub struct Embedded {
     queue: Arc<SqliteQueue>,
     store: Arc<SqliteStore>,
     clock: Arc<dyn Clock>,
-    tokens: Arc<dyn Tokens>,
-    graph: GraphClient,
-    dataverse: Arc<DataverseClient>,
-    parties: Arc<PartyResolver>,
-    encryption: Arc<EncryptionKeys>,
-    prefilter: Arc<Prefilter>,
-    running: RunningPasses,
+    wiring: Wiring<SqliteStore>,
 }
 
 impl Embedded {
@@ -85,51 +66,16 @@ impl Embedded {
             crate::http::client(&config.cloud).map_err(|e| OpenError::Http(e.to_string()))?;
         let service =
             TokenService::new(&config, Arc::new(LocalSecrets), http.clone(), clock.clone());
-        let encryption =
-            Arc::new(EncryptionKeys::new(config.clone(), Arc::new(LocalSecrets), clock.clone()));
-        let issuer = Arc::new(IssuerKeys::new(
-            Arc::new(HttpKeySource::new(http.clone(), &config.cloud.authority_host)),
-            clock.clone(),
-        ));
-        let prefilter =
-            Arc::new(Prefilter::new(config.clone(), encryption.clone(), issuer, clock.clone()));
-        let tokens: Arc<dyn Tokens> =
-            Arc::new(CachingTokens::new(Arc::new(service), clock.clone()));
-        let mut retry = RetryPolicy::default();
-        let mut limits = ClientLimits::default();
-        if let Some(timeout) = config.cloud.request_timeout {
-            retry.request_timeout = timeout;
-            limits.request_timeout = timeout;
-        }
-        let graph = GraphClient::new(
-            http.clone(),
-            &config.cloud.graph_url,
-            tokens.clone(),
-            Arc::new(LocalLimiter::new()),
-            clock.clone(),
-        )
-        .with_retry(retry);
-        let dataverse = Arc::new(DataverseClient::new(
-            http,
-            &config.dataverse.url,
-            tokens.clone(),
-            limits,
-        ));
-        let parties = Arc::new(PartyResolver::new(clock.clone(), PARTY_CACHE_TTL));
-        Ok(Self {
-            config,
-            db,
-            queue,
-            store,
-            clock,
-            tokens,
-            graph,
-            dataverse,
-            parties,
-            encryption,
-            prefilter,
-            running: RunningPasses::default(),
-        })
+        let adapters = Adapters {
+            store: store.clone(),
+            queue: queue.clone(),
+            tokens: Arc::new(CachingTokens::new(Arc::new(service), clock.clone())),
+            secrets: Arc::new(LocalSecrets),
+            limiter: Arc::new(LocalLimiter::new()),
+            clock: clock.clone(),
+        };
+        let wiring = Wiring::new(config.clone(), adapters, http);
+        Ok(Self { config, db, queue, store, clock, wiring })
     }
 
     /// The configuration.
@@ -156,70 +102,9 @@ impl Embedded {
         Queues { source: self.queue.clone(), sink: self.queue.clone() }
     }
 
-    fn sync_deps(&self) -> SyncDeps {
-        SyncDeps {
-            config: self.config.clone(),
-            graph: self.graph.clone(),
-            cursors: self.store.clone(),
-            passes: self.store.clone(),
-            status: self.store.clone(),
-            queue: self.queue.clone(),
-            clock: self.clock.clone(),
-            pages_per_job: DEFAULT_PAGES_PER_JOB,
-            running: self.running.clone(),
-        }
-    }
-
-    fn subscribe_deps(&self) -> SubscribeDeps {
-        SubscribeDeps {
-            config: self.config.clone(),
-            graph: self.graph.clone(),
-            subscriptions: self.store.clone(),
-            passes: self.store.clone(),
-            queue: self.queue.clone(),
-            status: self.store.clone(),
-            clock: self.clock.clone(),
-            encryption: self.encryption.clone(),
-        }
-    }
-
-    fn write_deps(&self) -> WriteDeps {
-        WriteDeps {
-            dataverse: self.dataverse.clone(),
-            parties: self.parties.clone(),
-            dedupe: self.store.clone(),
-            status: self.store.clone(),
-            clock: self.clock.clone(),
-            graph: self.graph.clone(),
-            config: self.config.clone(),
-        }
-    }
-
-    fn screen_deps(&self) -> ScreenDeps {
-        ScreenDeps {
-            dataverse: self.dataverse.clone(),
-            parties: self.parties.clone(),
-            dedupe: self.store.clone(),
-            passes: self.store.clone(),
-            queue: self.queue.clone(),
-            clock: self.clock.clone(),
-        }
-    }
-
-    fn check_deps(&self) -> CheckDeps {
-        CheckDeps {
-            config: self.config.clone(),
-            tokens: self.tokens.clone(),
-            graph: self.graph.clone(),
-            dataverse: self.dataverse.clone(),
-            status: self.store.clone(),
-            clock: self.clock.clone(),
-        }
-    }
-
     /// Test & Enable: checks everything `mailbox` needs and enables it when all pass.
     pub async fn test_mailbox(&self, mailbox: &MailboxAddress) -> Result<TestReport, CheckError> {
-        test_and_enable(&self.check_deps(), mailbox).await
+        test_and_enable(&self.wiring.check_deps(), mailbox).await
     }
 
     /// The admin's switch: a disabled mailbox syncs nothing until enabled; a running `serve`
@@ -240,28 +125,12 @@ impl Embedded {
     }
 
     fn notify_deps(&self) -> NotifyDeps {
-        NotifyDeps {
-            subscriptions: self.store.clone(),
-            passes: self.store.clone(),
-            queue: self.queue.clone(),
-            clock: self.clock.clone(),
-            prefilter: self.prefilter.clone(),
-        }
+        self.wiring.notify_deps()
     }
 
     /// The worker of each queue, with its handler.
     fn worker(&self, queue: QueueName) -> Worker {
-        let handler: Arc<dyn JobHandler> = match queue {
-            QueueName::Changes => Arc::new(EachJob::new(queue, SyncJobs(self.sync_deps()))),
-            QueueName::Writes => Arc::new(WriteAndScreenJobs {
-                write: WriteJobs(self.write_deps()),
-                screen: self.screen_deps(),
-            }),
-            QueueName::Subscriptions => {
-                Arc::new(EachJob::new(queue, SubscribeJobs(self.subscribe_deps())))
-            }
-        };
-        Worker::new(queue, handler)
+        Worker::new(queue, self.wiring.handler(queue))
     }
 
     /// Makes this process the state's only consumer for as long as the claim lives, and puts

@@ -10,7 +10,7 @@ use tracing::{info, warn};
 use super::Embedded;
 use crate::{
     domain::{Folder, MailboxAddress},
-    handlers::{notify, passes::request_pass},
+    handlers::{notify, schedule},
     jobs::{Envelope, Job, QueueName, Trigger},
     listener,
     ports::{JobQueue, SubscriptionStore},
@@ -127,23 +127,14 @@ impl Embedded {
 
     /// Requests a pass of every synced folder (coalesced with passes already queued).
     async fn request_passes(&self, trigger: Trigger) {
-        for mailbox in self.synced_mailboxes() {
-            for folder in Folder::ALL {
-                let asked = request_pass(
-                    self.store.as_ref(),
-                    self.queue.as_ref(),
-                    self.clock.as_ref(),
-                    &mailbox.address,
-                    folder,
-                    trigger,
-                )
-                .await;
-                if let Err(error) = asked {
-                    // The next tick asks again; the status of a mailbox that never syncs says so.
-                    warn!(%error, mailbox = %mailbox.address, %folder, "could not request a pass");
-                }
-            }
-        }
+        schedule::request_passes(
+            &self.config,
+            self.store.as_ref(),
+            self.queue.as_ref(),
+            self.clock.as_ref(),
+            trigger,
+        )
+        .await;
     }
 
     /// Queues subscription upkeep for the synced mailboxes `which` selects.

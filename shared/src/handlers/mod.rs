@@ -8,6 +8,7 @@
 //! - [`subscribe`]: subscription upkeep and lifecycle events.
 //! - [`passes`]: asking for a folder pass, coalesced.
 //! - [`running`]: one pass at a time per folder in a process.
+//! - [`schedule`]: what the schedules ask for: every folder's pass, subscription upkeep.
 //! - [`prefilter`]: the tracking rule as `notify` applies it (rich notifications verified).
 //! - [`write`]: emails into Dataverse, exactly once.
 
@@ -18,6 +19,7 @@ pub mod notify;
 pub mod passes;
 pub mod prefilter;
 pub mod running;
+pub mod schedule;
 pub mod subscribe;
 pub mod sync;
 pub mod write;

@@ -1,30 +1,19 @@
 //! One "Lambda instance" of each function over the AWS twins: its own HTTP client, token
-//! cache, Graph client with the DynamoDB request limiter, Dataverse client and SDK clients,
-//! built as the Lambda `main`s build theirs (what `Embedded::open` builds over SQLite).
+//! cache, SDK clients and the DynamoDB request limiter, wired by the same [`Wiring`] the
+//! Lambda functions use (tokens in-process instead of through the `tokens` function).
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use exsync_shared::{
     adapters::aws::{DynamoLimiter, DynamoStore, SqsQueue, env::QueueMap},
     config::Config,
-    dataverse::{ClientLimits, DataverseClient, parties::PartyResolver},
-    entra::{
-        CachingTokens, TokenService,
-        jwks::{HttpKeySource, IssuerKeys},
-    },
-    graph::{GraphClient, RetryPolicy, rich::EncryptionKeys},
-    handlers::{
-        jobs::{SubscribeJobs, SyncJobs, WriteAndScreenJobs, WriteJobs},
-        notify::NotifyDeps,
-        prefilter::Prefilter,
-        subscribe::SubscribeDeps,
-        sync::{DEFAULT_PAGES_PER_JOB, SyncDeps},
-        write::{ScreenDeps, WriteDeps},
-    },
+    entra::{CachingTokens, TokenService},
+    handlers::notify::NotifyDeps,
     jobs::QueueName,
-    ports::{Clock, SystemClock, Tokens},
-    runtime::{EachJob, JobHandler, Queues},
+    ports::{Clock, SystemClock},
+    runtime::{JobHandler, Queues},
     secret::LocalSecrets,
+    wiring::{Adapters, Wiring},
 };
 
 use crate::moto::Moto;
@@ -66,85 +55,17 @@ impl Instance {
         let http = exsync_shared::http::client(&config.cloud).expect("the HTTP client");
         let service =
             TokenService::new(&config, Arc::new(LocalSecrets), http.clone(), clock.clone());
-        let tokens: Arc<dyn Tokens> =
-            Arc::new(CachingTokens::new(Arc::new(service), clock.clone()));
-        let mut retry = RetryPolicy::default();
-        let mut limits = ClientLimits::default();
-        if let Some(timeout) = config.cloud.request_timeout {
-            retry.request_timeout = timeout;
-            limits.request_timeout = timeout;
-        }
-        let graph = GraphClient::new(
-            http.clone(),
-            &config.cloud.graph_url,
-            tokens.clone(),
+        let adapters = Adapters {
+            store,
+            queue: queue.clone(),
+            tokens: Arc::new(CachingTokens::new(Arc::new(service), clock.clone())),
+            secrets: Arc::new(LocalSecrets),
             limiter,
-            clock.clone(),
-        )
-        .with_retry(retry);
-        let dataverse =
-            Arc::new(DataverseClient::new(http.clone(), &config.dataverse.url, tokens, limits));
-        let encryption =
-            Arc::new(EncryptionKeys::new(config.clone(), Arc::new(LocalSecrets), clock.clone()));
-        let issuer = Arc::new(IssuerKeys::new(
-            Arc::new(HttpKeySource::new(http, &config.cloud.authority_host)),
-            clock.clone(),
-        ));
-        let prefilter =
-            Arc::new(Prefilter::new(config.clone(), encryption.clone(), issuer, clock.clone()));
-        let parties = Arc::new(PartyResolver::new(clock.clone(), Duration::from_secs(900)));
-        let sync = SyncDeps {
-            config: config.clone(),
-            graph: graph.clone(),
-            cursors: store.clone(),
-            passes: store.clone(),
-            status: store.clone(),
-            queue: queue.clone(),
-            clock: clock.clone(),
-            pages_per_job: DEFAULT_PAGES_PER_JOB,
-        };
-        let subscribe = SubscribeDeps {
-            config: config.clone(),
-            graph: graph.clone(),
-            subscriptions: store.clone(),
-            passes: store.clone(),
-            queue: queue.clone(),
-            status: store.clone(),
-            clock: clock.clone(),
-            encryption,
-        };
-        let write = WriteDeps {
-            dataverse: dataverse.clone(),
-            parties: parties.clone(),
-            dedupe: store.clone(),
-            status: store.clone(),
-            clock: clock.clone(),
-            graph,
-            config,
-        };
-        let screen = ScreenDeps {
-            dataverse,
-            parties,
-            dedupe: store.clone(),
-            passes: store.clone(),
-            queue: queue.clone(),
-            clock: clock.clone(),
-        };
-        let notify = NotifyDeps {
-            subscriptions: store.clone(),
-            passes: store,
-            queue: queue.clone(),
             clock,
-            prefilter,
         };
-        let handlers: [(QueueName, Arc<dyn JobHandler>); 3] = [
-            (QueueName::Changes, Arc::new(EachJob::new(QueueName::Changes, SyncJobs(sync)))),
-            (QueueName::Writes, Arc::new(WriteAndScreenJobs { write: WriteJobs(write), screen })),
-            (
-                QueueName::Subscriptions,
-                Arc::new(EachJob::new(QueueName::Subscriptions, SubscribeJobs(subscribe))),
-            ),
-        ];
+        let wiring = Wiring::new(config, adapters, http);
+        let notify = wiring.notify_deps();
+        let handlers = QueueName::ALL.map(|queue| (queue, wiring.handler(queue)));
         Self { queue, notify, handlers }
     }
 

@@ -60,7 +60,7 @@ fn every_function_has_a_role_of_its_own_with_no_wildcard() {
 }
 
 #[test]
-fn only_tokens_reads_secrets_and_only_those_of_its_stack() {
+fn only_tokens_reads_client_secrets_and_notify_and_subscribe_only_encryption_certificates() {
     for (function, _) in FUNCTIONS {
         let role = role_of(function);
         let reads = resources_of(&role, "secretsmanager:GetSecretValue");
@@ -73,6 +73,17 @@ fn only_tokens_reads_secrets_and_only_those_of_its_stack() {
             let prefix = "secret:exsync/${AWS::StackName}/*";
             assert_eq!(reads.len(), 1);
             assert!(reads[0]["Fn::Sub"].as_str().unwrap_or("").ends_with(prefix), "{reads:?}");
+        } else if ["NotifyFunction", "SubscribeFunction"].contains(&function) {
+            // The documented exception: encryption certificates of rich notifications only.
+            let prefix = "secret:exsync/${AWS::StackName}/encryption/*";
+            assert_eq!(reads.len(), 1, "{role}");
+            assert!(reads[0]["Fn::Sub"].as_str().unwrap_or("").ends_with(prefix), "{reads:?}");
+            let actions: Vec<&Value> = statements(&role)
+                .into_iter()
+                .flat_map(|s| list(&s["Action"]))
+                .filter(|a| a.as_str().unwrap_or("").starts_with("secretsmanager"))
+                .collect();
+            assert_eq!(actions, vec!["secretsmanager:GetSecretValue"], "{role}");
         } else {
             assert!(!any_secrets, "{role} must not touch Secrets Manager");
         }
@@ -84,7 +95,7 @@ fn only_consumers_receive_and_each_sends_only_where_its_jobs_go() {
     // (role, the queue it consumes, where it sends: its retries go back to its own queue,
     // its dead letters to its own DLQ, its output downstream).
     let expected: [(&str, Option<&str>, &[&str]); 5] = [
-        ("NotifyRole", None, &["ChangesQueue", "SubscriptionsQueue"]),
+        ("NotifyRole", None, &["ChangesQueue", "SubscriptionsQueue", "WritesQueue"]),
         (
             "SubscribeRole",
             Some("SubscriptionsQueue"),
@@ -95,7 +106,11 @@ fn only_consumers_receive_and_each_sends_only_where_its_jobs_go() {
             Some("ChangesQueue"),
             &["ChangesQueue", "ChangesDeadLetterQueue", "WritesQueue"],
         ),
-        ("WriteRole", Some("WritesQueue"), &["WritesQueue", "WritesDeadLetterQueue"]),
+        (
+            "WriteRole",
+            Some("WritesQueue"),
+            &["WritesQueue", "WritesDeadLetterQueue", "ChangesQueue"],
+        ),
         ("TokensRole", None, &[]),
     ];
     for (role, consumes, sends) in expected {

@@ -19,9 +19,9 @@ pub const FUNCTIONS: [(&str, &str); 5] = [
 /// Functions that ask `tokens` for access tokens.
 pub const TOKEN_CALLERS: [&str; 3] = ["SubscribeFunction", "SyncFunction", "WriteFunction"];
 
-/// Names AWS.md gives that the shared crate does not define (the Lambda glue reads them).
-const CONFIG_URI: &str = "EXSYNC_CONFIG_URI";
-const PUBLIC_URL: &str = "EXSYNC_PUBLIC_URL";
+/// What the Lambda glue reads besides the adapters' names.
+const CONFIG_URI: &str = env::CONFIG_URI;
+const PUBLIC_URL: &str = env::PUBLIC_URL;
 
 /// A queue's logical id, and its dead-letter queue's.
 fn queue_ids(queue: QueueName) -> (String, String) {

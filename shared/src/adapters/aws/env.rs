@@ -13,6 +13,10 @@ use crate::jobs::QueueName;
 pub const TABLE_NAME: &str = "EXSYNC_TABLE_NAME";
 /// The name (or ARN) of the `tokens` function.
 pub const TOKENS_FUNCTION: &str = "EXSYNC_TOKENS_FUNCTION";
+/// Where the configuration file is: `s3://bucket/key` (the Lambda glue reads it).
+pub const CONFIG_URI: &str = "EXSYNC_CONFIG_URI";
+/// The https URL Graph calls (the `notify` Function URL); overrides `runtime.public_url`.
+pub const PUBLIC_URL: &str = "EXSYNC_PUBLIC_URL";
 
 /// The variable holding the URL of `queue`.
 pub fn queue_url_variable(queue: QueueName) -> &'static str {
