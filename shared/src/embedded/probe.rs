@@ -12,13 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::Embedded;
-use crate::{
-    domain::{Folder, MailboxAddress},
-    handlers::passes::request_pass,
-    jobs::{Envelope, Job, QueueName, Trigger},
-    ports::{JobQueue, StatusStore},
-    status::MailboxStatus,
-};
+use crate::{domain::MailboxAddress, handlers::schedule, ports::StatusStore, status::MailboxStatus};
 
 /// How often the statuses are read (one query of the state database).
 const PROBE_TICK: Duration = Duration::from_secs(2);
@@ -64,28 +58,8 @@ impl Embedded {
 
     /// Queues a pass of each folder of `mailbox` and, with webhooks, its subscription upkeep.
     async fn revive(&self, mailbox: &MailboxAddress) {
-        for folder in Folder::ALL {
-            let asked = request_pass(
-                self.store.as_ref(),
-                self.queue.as_ref(),
-                self.clock.as_ref(),
-                mailbox,
-                folder,
-                Trigger::Poll,
-            )
-            .await;
-            if let Err(error) = asked {
-                warn!(%error, %mailbox, %folder, "could not request a pass; probing later");
-            }
-        }
-        if self.config.runtime.public_url.is_some() {
-            let job = Envelope::new(Job::EnsureSubscriptions { mailbox: mailbox.clone() });
-            if let Err(error) =
-                self.queue.enqueue(QueueName::Subscriptions, &[job], Duration::ZERO).await
-            {
-                warn!(%error, %mailbox, "could not queue subscription upkeep; probing later");
-            }
-        }
+        let (config, store, queue) = (&self.config, self.store.as_ref(), self.queue.as_ref());
+        schedule::revive(config, store, queue, self.clock.as_ref(), mailbox).await;
     }
 }
 

@@ -21,6 +21,9 @@ pub enum ScheduleEvent {
     Upkeep,
     /// Request a pass of every synced folder.
     Sweep,
+    /// Probe the parked mailboxes whose next probe is due (they heal without an admin once
+    /// the cause is fixed, as `serve`'s prober does).
+    Probe,
 }
 
 /// An event `subscribe` is invoked with.
@@ -72,6 +75,17 @@ async fn run_schedule(
             tracing::info!(queued, "queued subscription upkeep");
             Ok(json!({"action": "upkeep", "queued": queued}))
         }
+        ScheduleEvent::Probe => {
+            let probed = schedule::probe_parked(
+                config,
+                pipeline.store().as_ref(),
+                pipeline.store().as_ref(),
+                pipeline.queue().as_ref(),
+                pipeline.clock().as_ref(),
+            )
+            .await?;
+            Ok(json!({"action": "probe", "probed": probed.len()}))
+        }
         ScheduleEvent::Sweep => {
             let done = schedule::request_passes(
                 config,
@@ -113,6 +127,10 @@ mod tests {
         assert!(matches!(
             parse(json!({"action": "sweep"})).unwrap(),
             SubscribeEvent::Schedule(ScheduleEvent::Sweep)
+        ));
+        assert!(matches!(
+            parse(json!({"action": "probe"})).unwrap(),
+            SubscribeEvent::Schedule(ScheduleEvent::Probe)
         ));
         assert!(matches!(parse(json!({"Records": []})).unwrap(), SubscribeEvent::Queue(_)));
         assert!(parse(json!({"action": "sweeep"})).is_err());

@@ -154,7 +154,7 @@ fn the_table_has_the_keys_and_ttl_the_store_uses() {
 }
 
 #[test]
-fn the_schedules_send_constant_upkeep_and_sweep_inputs() {
+fn the_schedules_send_constant_probe_sweep_and_upkeep_inputs() {
     let mut inputs: Vec<(Value, Value)> = of_type("AWS::Events::Rule")
         .into_iter()
         .map(|(id, rule)| {
@@ -170,6 +170,7 @@ fn the_schedules_send_constant_upkeep_and_sweep_inputs() {
     assert_eq!(
         inputs,
         vec![
+            (json!({"action": "probe"}), json!("rate(5 minutes)")),
             (
                 json!({"action": "sweep"}),
                 json!({"Fn::Sub": "rate(${SweepIntervalMinutes} minutes)"})
