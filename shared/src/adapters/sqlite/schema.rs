@@ -79,6 +79,8 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 2: emails the tracking rule left out.
     "ALTER TABLE mailbox_status ADD COLUMN emails_skipped INTEGER NOT NULL DEFAULT 0;",
+    // 3: what a subscription was created as (ports::SubscriptionShape; NULL: not known yet).
+    "ALTER TABLE subscriptions ADD COLUMN shape TEXT;",
 ];
 
 /// The version this build writes.
