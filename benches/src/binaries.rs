@@ -66,7 +66,8 @@ fn names(manifest: &str) -> (Option<String>, Vec<String>) {
             section = line.to_string();
             continue;
         }
-        let Some(value) = line.strip_prefix("name").map(str::trim).and_then(|l| l.strip_prefix('='))
+        let Some(value) =
+            line.strip_prefix("name").map(str::trim).and_then(|l| l.strip_prefix('='))
         else {
             continue;
         };
@@ -126,7 +127,10 @@ pub fn stop(child: &mut Child) {
 
 /// Starts a Lambda function binary against a Runtime API that never hands out an event, and
 /// times it to its first `GET /runtime/invocation/next`; its RSS then.
-pub async fn lambda_startup(binary: &Binary, env: &[(String, String)]) -> Result<(Duration, u64), String> {
+pub async fn lambda_startup(
+    binary: &Binary,
+    env: &[(String, String)],
+) -> Result<(Duration, u64), String> {
     let api = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let address = api.local_addr().map_err(|e| e.to_string())?;
     let started = Instant::now();
@@ -180,7 +184,8 @@ pub async fn lambda_startup(binary: &Binary, env: &[(String, String)]) -> Result
                 use std::io::Read;
                 let _ = pipe.read_to_string(&mut stderr);
             }
-            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
+            let last =
+                stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
             Err(if last.is_empty() { why } else { format!("{why}: {}", truncate(&last, 160)) })
         }
     }

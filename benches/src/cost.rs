@@ -78,59 +78,84 @@ pub struct Steps {
     pub posts: f64,
     /// Notifications (each looked up and coalesced into a pass).
     pub notifications: f64,
-    /// Folder passes (`sync` jobs): one delta GET each in steady state.
+    /// Folder passes (`sync` jobs enqueued).
     pub passes: f64,
-    /// Write `$batch`es (two Dataverse HTTP requests per batch of write jobs).
-    pub write_batches: f64,
-    /// Graph and Dataverse round trips per email, for Lambda duration.
+    /// Write jobs enqueued (`write` and `screen`).
+    pub write_jobs: f64,
+    /// Subscription jobs enqueued.
+    pub subscription_jobs: f64,
+    /// Writes to the state, by table (one DynamoDB write each; a subscription is written as
+    /// two items in a transaction: four units).
+    pub state_writes: f64,
+    /// Subscription writes among them.
+    pub subscription_writes: f64,
+    /// Graph time per email (round trips of the profile), ms.
     pub graph_ms: f64,
-    /// Dataverse time per email.
+    /// Dataverse time per email, ms.
     pub dataverse_ms: f64,
 }
 
 impl Steps {
-    /// From a steady run (with the realistic latency profile for the durations).
+    /// From a steady run that counted its state operations.
     pub fn of(run: &Steady, graph_latency_ms: f64, dataverse_latency_ms: f64) -> Self {
         let n = run.committed.max(1) as f64;
+        let count = |name: &str| run.counts.get(name).copied().unwrap_or(0) as f64 / n;
+        let writes: f64 = run
+            .counts
+            .iter()
+            .filter(|(k, _)| k.starts_with("write:"))
+            .map(|(_, v)| *v as f64 / n)
+            .sum();
         Self {
             posts: run.notifications.1 as f64 / n,
             notifications: run.notifications.0 as f64 / n,
-            passes: run.graph_requests as f64 / n,
-            write_batches: run.dataverse_http as f64 / 2.0 / n,
+            passes: count("enqueue:changes"),
+            write_jobs: count("enqueue:writes"),
+            subscription_jobs: count("enqueue:subscriptions"),
+            state_writes: writes,
+            subscription_writes: count("write:subscriptions"),
             graph_ms: run.graph_requests as f64 / n * graph_latency_ms,
             dataverse_ms: run.dataverse_http as f64 / n * dataverse_latency_ms,
         }
     }
 }
 
+/// Emails a `write` invocation gets (template: batch size 10, 1 s batching window; at the
+/// rates measured here batches fill).
+const WRITE_BATCH: f64 = 10.0;
+
 /// The AWS calls of each step (shared/src/adapters/aws, infra/template.yaml):
-/// - notify, per POST: one invocation (256 MB); per notification a subscription GetItem and
-///   the pass mark's conditional UpdateItem; one SendMessageBatch per POST for the passes it
-///   queued.
-/// - sync, per pass (SQS batch size 5; counted as one pass per invocation, the worst case): the
-///   event source's ReceiveMessage and DeleteMessageBatch; DeleteItem of the pass mark,
-///   GetItem and PutItem of the cursor, the status UpdateItem; a SendMessageBatch per 10
-///   write jobs.
-/// - write, per batch (batch size 10, 1 s window): one invocation (512 MB), ReceiveMessage and
-///   DeleteMessageBatch; per email the dedupe GetItem and PutItem; a status UpdateItem.
+/// - notify, per POST: one invocation (256 MB); per notification a subscription GetItem; one
+///   SendMessageBatch per POST for the passes it queued (the pass marks' writes are counted).
+/// - sync, per pass (SQS batch size 5; counted as one pass per invocation, the worst case):
+///   the event source's ReceiveMessage and DeleteMessageBatch, the cursor's GetItem, one
+///   SendMessageBatch per 10 write jobs (at least one per pass that found mail).
+/// - write, per batch of [`WRITE_BATCH`]: one invocation (512 MB), ReceiveMessage and
+///   DeleteMessageBatch; per job the dedupe GetItem.
+/// - every counted state write: one DynamoDB write unit (subscriptions: two items in a
+///   transaction, four units).
 /// - tokens: cached by every caller until shortly before expiry (an hour): one tokens
 ///   invocation and one GetSecretValue per warm instance and hour, nothing per email.
 pub fn per_email(steps: Steps) -> PerEmail {
     let gb = |mb: f64| mb / 1024.0;
+    let write_batches = steps.write_jobs / WRITE_BATCH;
+    let sends_per_pass = (steps.write_jobs / steps.passes.max(1e-9) / 10.0).ceil().max(1.0);
+    let dynamo_writes = steps.state_writes + steps.subscription_writes * 3.0;
+    let dynamo_reads = steps.notifications + steps.passes + steps.write_jobs;
     let notify_ms = steps.notifications / steps.posts.max(1e-9) * 2.0 * DYNAMO_MS + SQS_MS;
-    let sync_ms = 4.0 * DYNAMO_MS + SQS_MS;
-    let write_ms = 2.0 * DYNAMO_MS + DYNAMO_MS;
-    let emails_per_pass = 1.0 / steps.passes.max(1e-9);
+    let sync_ms = 4.0 * DYNAMO_MS + sends_per_pass * SQS_MS;
     PerEmail {
         sqs: steps.posts
-            + steps.passes * (2.0 + (emails_per_pass / 10.0).ceil())
-            + steps.write_batches * 2.0,
-        dynamo_writes: steps.notifications + steps.passes * 3.0 + 1.0 + steps.write_batches,
-        dynamo_reads: steps.notifications + steps.passes + 1.0,
-        lambda_invocations: steps.posts + steps.passes + steps.write_batches,
+            + steps.passes * (2.0 + sends_per_pass)
+            + write_batches * 2.0
+            + steps.subscription_jobs * 3.0,
+        dynamo_writes,
+        dynamo_reads,
+        lambda_invocations: steps.posts + steps.passes + write_batches,
         lambda_gb_seconds: (steps.posts * notify_ms * gb(256.0)
             + (steps.passes * sync_ms + steps.graph_ms) * gb(512.0)
-            + (steps.write_batches * write_ms + 2.0 * DYNAMO_MS + steps.dataverse_ms) * gb(512.0))
+            + (steps.write_jobs * 2.0 * DYNAMO_MS + write_batches * SQS_MS + steps.dataverse_ms)
+                * gb(512.0))
             / 1000.0,
         secrets: 0.0,
     }

@@ -64,8 +64,11 @@ pub async fn measure(mailboxes: usize) -> anyhow::Result<Idle> {
 
 async fn run(world: &World, subscribe_seconds: f64) -> anyhow::Result<Idle> {
     let exsync = world.exsync.as_ref().expect("served");
-    let addresses: Vec<MailboxAddress> =
-        world.mailboxes.iter().map(|m| MailboxAddress::parse(m.as_str())).collect::<Result<_, _>>()?;
+    let addresses: Vec<MailboxAddress> = world
+        .mailboxes
+        .iter()
+        .map(|m| MailboxAddress::parse(m.as_str()))
+        .collect::<Result<_, _>>()?;
 
     // One hourly upkeep run, as `serve`'s schedule queues it.
     let before = world.graph_requests();
@@ -95,7 +98,11 @@ async fn run(world: &World, subscribe_seconds: f64) -> anyhow::Result<Idle> {
 }
 
 /// Requests one pass of every synced folder costs.
-async fn passes(world: &World, mailboxes: &[MailboxAddress], trigger: Trigger) -> anyhow::Result<u64> {
+async fn passes(
+    world: &World,
+    mailboxes: &[MailboxAddress],
+    trigger: Trigger,
+) -> anyhow::Result<u64> {
     let exsync = world.exsync.as_ref().expect("served");
     let before = world.graph_requests();
     for mailbox in mailboxes {

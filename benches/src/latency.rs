@@ -36,6 +36,8 @@ pub struct Steady {
     pub notifications: (u64, u64),
     /// CPU seconds this process (exsync and the simulators) used per email.
     pub cpu_per_email: f64,
+    /// Jobs and state writes during the run ([`crate::counting`]; empty when not counted).
+    pub counts: std::collections::BTreeMap<String, u64>,
 }
 
 impl Steady {
@@ -53,11 +55,30 @@ pub async fn steady(
     seconds: f64,
     latency: Option<LatencyProfile>,
 ) -> anyhow::Result<Steady> {
-    let world = World::start(Spec { latency, ..Spec::default() }).await?;
+    // The run with latency also counts state operations, for the AWS cost (a trigger costs
+    // microseconds against the profile's tens of milliseconds).
+    let world = World::start(Spec { latency, count: latency.is_some(), ..Spec::default() }).await?;
     world.ready(Duration::from_secs(60)).await?;
+    warm_parties(&world).await;
     let result = run(&world, rate, seconds, latency).await;
     world.stop().await;
     result
+}
+
+/// Steady state has its party look-ups cached: one email from each sender to each mailbox
+/// first.
+pub async fn warm_parties(world: &World) {
+    let before = world.emails();
+    let senders = crate::world::known_senders().len();
+    let mut n = 0;
+    for mailbox in world.mailboxes.iter().take(4) {
+        for _ in 0..senders {
+            world.deliver(mailbox, 800_000 + n);
+            n += 1;
+        }
+    }
+    world.wait(Duration::from_secs(60), |w| w.emails() >= before + n as usize).await;
+    world.settle(Duration::from_secs(30)).await;
 }
 
 async fn run(
@@ -71,6 +92,7 @@ async fn run(
     let notes0 = world.org.cloud.graph.notification_stats();
     let emails0 = world.emails();
     let cpu0 = crate::stats::cpu_seconds("self");
+    let counts0 = world.counts();
     let mut sent: HashMap<String, Instant> = HashMap::with_capacity(total);
     let started = Instant::now();
     let gap = Duration::from_secs_f64(1.0 / f64::from(rate));
@@ -115,11 +137,13 @@ async fn run(
             .iter()
             .chain(&dv1.by_entity_set)
             .map(|(k, v)| {
-                let before = dv0.by_method.get(k).or(dv0.by_entity_set.get(k)).copied().unwrap_or(0);
+                let before =
+                    dv0.by_method.get(k).or(dv0.by_entity_set.get(k)).copied().unwrap_or(0);
                 (k.clone(), v - before)
             })
             .collect(),
         notifications: (notes1.delivered - notes0.delivered, notes1.posts - notes0.posts),
         cpu_per_email: cpu / total.max(1) as f64,
+        counts: crate::counting::diff(&counts0, &world.counts()),
     })
 }

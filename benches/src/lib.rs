@@ -13,6 +13,7 @@
 
 pub mod binaries;
 pub mod cost;
+pub mod counting;
 pub mod idle;
 pub mod latency;
 pub mod machine;

@@ -20,6 +20,19 @@ pub fn describe() -> String {
     format!("{cores} cores ({model}), {gib:.0} GiB, {}", std::env::consts::ARCH)
 }
 
+/// Cores and memory, for a table cell.
+pub fn short() -> String {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let gib = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    format!("{cores} cores, {gib:.0} GiB")
+}
+
 /// Today, UTC, as `YYYY-MM-DD HH:MM`.
 pub fn now() -> String {
     let now = time::OffsetDateTime::now_utc();
@@ -45,6 +58,7 @@ pub fn commit(root: &std::path::Path) -> String {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let head = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     if dirty { format!("{head}+dirty") } else { head }
 }

@@ -18,7 +18,8 @@ pub async fn callgrind(binary: &Path, emails: usize, out: &Path) -> Result<Strin
     if Command::new("valgrind").arg("--version").output().is_err() {
         return Err("valgrind is not installed".into());
     }
-    let mut world = World::start(Spec { serve: false, ..Spec::default() }).await.map_err(|e| e.to_string())?;
+    let mut world =
+        World::start(Spec { serve: false, ..Spec::default() }).await.map_err(|e| e.to_string())?;
     world.release_port();
     let mut child = Command::new("valgrind")
         .arg("--tool=callgrind")

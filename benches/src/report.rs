@@ -26,7 +26,13 @@ impl Table<'_> {
     }
 
     fn row(&mut self, cells: &[String]) {
-        let _ = writeln!(self.out, "| {} | {COMMAND} | {} | {} |", cells.join(" | "), self.machine, self.date);
+        let _ = writeln!(
+            self.out,
+            "| {} | {COMMAND} | {} | {} |",
+            cells.join(" | "),
+            self.machine,
+            self.date
+        );
     }
 }
 
@@ -37,7 +43,8 @@ fn met(ok: bool) -> &'static str {
 /// Measures everything; the Markdown.
 pub async fn measure(options: &Options) -> anyhow::Result<String> {
     let started = Instant::now();
-    let machine = "this machine (below)";
+    let machine_text = machine::short();
+    let machine = machine_text.as_str();
     let date = machine::now();
     let realistic = LatencyProfile::REALISTIC;
     let mut out = String::new();
@@ -46,11 +53,14 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
 
     eprintln!("[bench] latency at a steady rate");
     let bare = latency::steady(options.steady_rate, options.steady_seconds, None).await?;
-    let slow = latency::steady(options.steady_rate, options.steady_seconds, Some(realistic)).await?;
+    let slow =
+        latency::steady(options.steady_rate, options.steady_seconds, Some(realistic)).await?;
     eprintln!("[bench] throughput ramp");
-    let ramp_bare = throughput::ramp(&options.ramp.0, options.ramp.1, options.ramp_mailboxes, None).await?;
+    let ramp_bare =
+        throughput::ramp(&options.ramp.0, options.ramp.1, options.ramp_mailboxes, None).await?;
     let ramp_slow =
-        throughput::ramp(&options.ramp.0, options.ramp.1, options.ramp_mailboxes, Some(realistic)).await?;
+        throughput::ramp(&options.ramp.0, options.ramp.1, options.ramp_mailboxes, Some(realistic))
+            .await?;
     eprintln!("[bench] requests per email");
     let (lone, burst, backlog) = options.requests;
     let req_bare = requests::scenarios(lone, burst, backlog, None).await?;
@@ -58,7 +68,8 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
     eprintln!("[bench] idle cost");
     let idle = idle::measure(options.idle_mailboxes).await?;
 
-    let mut t = Table { out: &mut out, machine, date: &date };
+    let day = date.get(..10).unwrap_or(&date).to_string();
+    let mut t = Table { out: &mut out, machine, date: &day };
     // ---- latency
     let _ = writeln!(t.out, "## Latency: notification to committed create (issue 6)\n");
     let _ = writeln!(
@@ -69,10 +80,21 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
          latency profile injects on the shortest path of one email: one delta GET and two \
          Dataverse `$batch`es (reads, then the create-and-close changeset) = {}. Bare numbers \
          include the simulators' own work on the same two cores.\n",
-        bare.sent, options.steady_rate, ms(slow.injected)
+        bare.sent,
+        options.steady_rate,
+        ms(slow.injected)
     );
-    t.head(&["figure", "target", "bare simulators", "realistic latency: total", "realistic latency: own time", "result"]);
-    for (name, p, target) in [("p50", 0.5, Some(20.0)), ("p95", 0.95, None), ("p99", 0.99, Some(100.0))] {
+    t.head(&[
+        "figure",
+        "target",
+        "bare simulators",
+        "realistic latency: total",
+        "realistic latency: own time",
+        "result",
+    ]);
+    for (name, p, target) in
+        [("p50", 0.5, Some(20.0)), ("p95", 0.95, None), ("p99", 0.99, Some(100.0))]
+    {
         let own = slow.own(p).as_secs_f64() * 1000.0;
         let bare_p = percentile(&bare.latencies, p).as_secs_f64() * 1000.0;
         let ok = target.map(|t| own <= t && bare_p <= t);
@@ -136,7 +158,13 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    t.row(&["steps offered→committed/s".into(), "-".into(), steps(&ramp_bare), steps(&ramp_slow), "-".into()]);
+    t.row(&[
+        "steps offered→committed/s".into(),
+        "-".into(),
+        steps(&ramp_bare),
+        steps(&ramp_slow),
+        "-".into(),
+    ]);
     t.row(&[
         "CPU per email (exsync + simulators)".into(),
         "-".into(),
@@ -169,7 +197,13 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
         if !ok {
             misses.push(name.to_string());
         }
-        t.row(&[name.into(), format!("≤ {target}"), format!("{b:.3}"), format!("{s:.3}"), met(ok).into()]);
+        t.row(&[
+            name.into(),
+            format!("≤ {target}"),
+            format!("{b:.3}"),
+            format!("{s:.3}"),
+            met(ok).into(),
+        ]);
     }
     let steady_dv = |r: &latency::Steady| r.dataverse_operations as f64 / r.committed.max(1) as f64;
     let steady_http = |r: &latency::Steady| r.dataverse_http as f64 / r.committed.max(1) as f64;
@@ -230,9 +264,24 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
     if !ok {
         misses.push("idle cost ratio".into());
     }
-    t.row(&["exsync, requests an hour".into(), "-".into(), format!("{:.0}", idle.exsync_per_hour()), "-".into()]);
-    t.row(&["5-minute poller, requests an hour".into(), "-".into(), format!("{:.0}", idle.poller_per_hour()), "-".into()]);
-    t.row(&["ratio poller / exsync".into(), "≥ 100×".into(), format!("{ratio:.0}×"), met(ok).into()]);
+    t.row(&[
+        "exsync, requests an hour".into(),
+        "-".into(),
+        format!("{:.0}", idle.exsync_per_hour()),
+        "-".into(),
+    ]);
+    t.row(&[
+        "5-minute poller, requests an hour".into(),
+        "-".into(),
+        format!("{:.0}", idle.poller_per_hour()),
+        "-".into(),
+    ]);
+    t.row(&[
+        "ratio poller / exsync".into(),
+        "≥ 100×".into(),
+        format!("{ratio:.0}×"),
+        met(ok).into(),
+    ]);
     t.row(&[
         "ratio before upkeep kept subscription shapes (a GET per subscription each hour)".into(),
         "-".into(),
@@ -252,19 +301,41 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
          API (a local stand-in) for its first event; its RSS is VmHWM then (not under load).\n",
         options.binary_runs.0, options.binary_runs.1
     );
-    t.head(&["binary", "size (target ≤ 10 MB zipped)", "start-up to ready (target ≤ 50 ms)", "peak RSS (target ≤ 64 MB)", "result"]);
-    let mut all = vec![binaries::Binary { name: "exsync".into(), package: "exsync".into(), path: exsync_bin.clone() }];
+    t.head(&[
+        "binary",
+        "size (target ≤ 10 MB zipped)",
+        "start-up to ready (target ≤ 50 ms)",
+        "peak RSS (target ≤ 64 MB)",
+        "result",
+    ]);
+    let mut all = vec![binaries::Binary {
+        name: "exsync".into(),
+        package: "exsync".into(),
+        path: exsync_bin.clone(),
+    }];
     all.extend(binaries::discover(&options.root).into_iter().filter(|b| b.name != "exsync"));
     for binary in &all {
         let Ok((size, zipped)) = binaries::sizes(&binary.path) else {
-            t.row(&[format!("`{}`", binary.name), "not built".into(), "-".into(), "-".into(), "-".into()]);
+            t.row(&[
+                format!("`{}`", binary.name),
+                "not built".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ]);
             continue;
         };
         let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
         let size_text = format!("{} ({} zipped)", mb(size), zipped.map_or("?".into(), mb));
         let size_ok = zipped.unwrap_or(size) <= 10_000_000;
         let (startup, rss) = if binary.name == "exsync" {
-            match process::startup_and_load(&binary.path, options.binary_runs.0, options.binary_runs.1).await {
+            match process::startup_and_load(
+                &binary.path,
+                options.binary_runs.0,
+                options.binary_runs.1,
+            )
+            .await
+            {
                 Ok((startups, peak)) => (Ok(percentile(&startups, 0.5)), Ok(peak)),
                 Err(e) => (Err(e.to_string()), Err(String::new())),
             }
@@ -283,15 +354,22 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
         t.row(&[
             format!("`{}`", binary.name),
             size_text,
-            match &startup { Ok(d) => ms(*d), Err(e) => format!("not measured: {e}") },
-            match &rss { Ok(kb) => format!("{:.1} MB", *kb as f64 / 1024.0), Err(_) => "-".into() },
+            match &startup {
+                Ok(d) => ms(*d),
+                Err(e) => format!("not measured: {e}"),
+            },
+            match &rss {
+                Ok(kb) => format!("{:.1} MB", *kb as f64 / 1024.0),
+                Err(_) => "-".into(),
+            },
             met(ok).into(),
         ]);
     }
 
     // ---- scale
     eprintln!("[bench] the runner with many mailboxes");
-    let _ = writeln!(t.out, "\n## The embedded runner with {} mailboxes (issue 6)\n", options.scale.0);
+    let _ =
+        writeln!(t.out, "\n## The embedded runner with {} mailboxes (issue 6)\n", options.scale.0);
     let _ = writeln!(
         t.out,
         "`exsync serve` (release binary) with {} configured mailboxes on one profile, watched for \
@@ -307,14 +385,32 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
             t.row(&["start-up to ready".into(), ms(s.ready_after)]);
             t.row(&[
                 "subscriptions created".into(),
-                format!("{} of {} in {:.0} s", s.subscriptions.0, s.mailboxes * 2, s.subscriptions.1.as_secs_f64()),
+                format!(
+                    "{} of {} in {:.0} s",
+                    s.subscriptions.0,
+                    s.mailboxes * 2,
+                    s.subscriptions.1.as_secs_f64()
+                ),
             ]);
-            t.row(&["subscription upkeep rate".into(), format!("{:.0} subscriptions/s", s.upkeep_rate())]);
-            t.row(&["peak RSS / RSS at the end".into(), format!("{:.1} MB / {:.1} MB", s.rss_kb.0 as f64 / 1024.0, s.rss_kb.1 as f64 / 1024.0)]);
+            t.row(&[
+                "subscription upkeep rate".into(),
+                format!("{:.0} subscriptions/s", s.upkeep_rate()),
+            ]);
+            t.row(&[
+                "peak RSS / RSS at the end".into(),
+                format!(
+                    "{:.1} MB / {:.1} MB",
+                    s.rss_kb.0 as f64 / 1024.0,
+                    s.rss_kb.1 as f64 / 1024.0
+                ),
+            ]);
             t.row(&["CPU used".into(), format!("{:.1} s", s.cpu_seconds)]);
             t.row(&[
                 "Graph requests of an hourly upkeep run once all exist".into(),
-                format!("0 per not-yet-due subscription (renewals: {:.0} PATCHes an hour)", (s.mailboxes * 2) as f64 / (4230.0 / 60.0 / 2.0)),
+                format!(
+                    "0 per not-yet-due subscription (renewals: {:.0} PATCHes an hour)",
+                    (s.mailboxes * 2) as f64 / (4230.0 / 60.0 / 2.0)
+                ),
             ]);
         }
         Err(e) => t.row(&["(failed)".into(), e.to_string()]),
@@ -322,24 +418,35 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
 
     // ---- cost
     let _ = writeln!(t.out, "\n## AWS cost per million synced emails (issue 6)\n");
-    let steps = cost::Steps::of(&slow, realistic.graph.as_secs_f64() * 1000.0, realistic.dataverse.as_secs_f64() * 1000.0);
+    let steps = cost::Steps::of(
+        &slow,
+        realistic.graph.as_secs_f64() * 1000.0,
+        realistic.dataverse.as_secs_f64() * 1000.0,
+    );
     let per = cost::per_email(steps);
     let _ = writeln!(
         t.out,
-        "How often each step of the AWS pipeline ran per email comes from the steady {}/s run with \
-         the realistic profile: {:.3} notification POSTs (notify invocations), {:.3} \
-         notifications, {:.3} folder passes (sync jobs, one delta GET each), {:.3} write batches. \
-         The AWS calls of each step are read from `shared/src/adapters/aws` and \
-         `infra/template.yaml` (see `benches/src/cost.rs`); Lambda duration = the step's Graph \
+        "How often each step of the AWS pipeline ran per email is measured in the steady {}/s run \
+         with the realistic profile, with SQLite triggers counting the embedded twins' jobs and \
+         state writes (`benches/src/counting.rs`): {:.3} notification POSTs (notify \
+         invocations), {:.3} notifications, {:.3} folder passes (sync jobs), {:.3} write jobs, \
+         {:.3} state writes (DynamoDB writes on AWS; by table: {:?}). The AWS calls of each \
+         step are read from `shared/src/adapters/aws` and `infra/template.yaml` (see \
+         `benches/src/cost.rs`: reads, one per notification, pass and write job, are derived, \
+         not counted); Lambda duration = the step's Graph \
          and Dataverse round trips of the profile plus 5 ms per DynamoDB and 10 ms per SQS call, \
          at 256 MB (notify) and 512 MB (sync, write), arm64. Prices: us-east-1 on-demand list \
          prices, checked 2026-12-02 (aws.amazon.com/sqs/pricing: $0.40 per million requests; \
          /dynamodb/pricing/on-demand: $0.625 per million write and $0.125 per million read \
          request units; /lambda/pricing: $0.20 per million requests, $0.0000133334 per GB-s \
-         arm64; /secrets-manager/pricing: $0.05 per 10,000 calls). Free tiers left out. The \
-         calls are counted per step from the adapters' code, not yet by counting decorators \
-         over the ports of a running AWS pipeline.\n",
-        options.steady_rate, steps.posts, steps.notifications, steps.passes, steps.write_batches
+         arm64; /secrets-manager/pricing: $0.05 per 10,000 calls). Free tiers left out.\n",
+        options.steady_rate,
+        steps.posts,
+        steps.notifications,
+        steps.passes,
+        steps.write_jobs,
+        steps.state_writes,
+        slow.counts.iter().filter(|(k, _)| k.starts_with("write:")).collect::<Vec<_>>()
     );
     t.head(&["figure", "target", "per email", "$ per 1M emails", "result"]);
     let per_service = per.dollars_per_million();
@@ -356,7 +463,13 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
     if total > 5.0 {
         misses.push("AWS cost".into());
     }
-    t.row(&["total".into(), "≤ $5".into(), "-".into(), format!("${total:.2}"), met(total <= 5.0).into()]);
+    t.row(&[
+        "total".into(),
+        "≤ $5".into(),
+        "-".into(),
+        format!("${total:.2}"),
+        met(total <= 5.0).into(),
+    ]);
 
     // ---- misses
     let _ = writeln!(t.out, "\n## Figures that missed, and why (issue 6)\n");

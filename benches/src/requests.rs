@@ -40,14 +40,7 @@ pub async fn scenarios(
 ) -> anyhow::Result<Scenarios> {
     let world = World::start(Spec { latency, ..Spec::default() }).await?;
     world.ready(Duration::from_secs(60)).await?;
-    let alice = world.mailboxes[0].clone();
-    // Party look-ups are cached in steady state: one email from each sender first.
-    for n in 0..crate::world::known_senders().len() as u64 {
-        world.deliver(&alice, 900_000 + n);
-    }
-    let warm = world.emails() + crate::world::known_senders().len();
-    world.wait(Duration::from_secs(30), |w| w.emails() >= warm).await;
-    world.settle(Duration::from_secs(30)).await;
+    crate::latency::warm_parties(&world).await;
 
     let lone = measure(&world, |w, n| {
         Box::pin(async move {
@@ -78,11 +71,19 @@ pub async fn scenarios(
 
 type Scenario<'a> = std::pin::Pin<Box<dyn Future<Output = ()> + 'a>>;
 
-async fn measure<'a>(world: &'a World, run: impl FnOnce(&'a World, u64) -> Scenario<'a>) -> PerEmail {
+async fn measure<'a>(
+    world: &'a World,
+    run: impl FnOnce(&'a World, u64) -> Scenario<'a>,
+) -> PerEmail {
     let (graph0, dv0, emails0) = (world.graph_requests(), world.dataverse(), world.emails());
     run(world, emails0 as u64 * 10_000).await;
     let (graph1, dv1, emails1) = (world.graph_requests(), world.dataverse(), world.emails());
-    per_email(emails1 - emails0, graph1 - graph0, dv1.total - dv0.total, dv1.http_requests - dv0.http_requests)
+    per_email(
+        emails1 - emails0,
+        graph1 - graph0,
+        dv1.total - dv0.total,
+        dv1.http_requests - dv0.http_requests,
+    )
 }
 
 fn per_email(emails: usize, graph: u64, operations: u64, http: u64) -> PerEmail {
@@ -98,7 +99,8 @@ fn per_email(emails: usize, graph: u64, operations: u64, http: u64) -> PerEmail 
 /// A mailbox that received `backlog` emails while exsync was not running, caught up by
 /// `sync --once` (one delta pass of each folder, pages of Graph's largest size).
 async fn catch_up(backlog: usize, latency: Option<LatencyProfile>) -> anyhow::Result<PerEmail> {
-    let world = World::start(Spec { webhooks: false, serve: false, latency, ..Spec::default() }).await?;
+    let world =
+        World::start(Spec { webhooks: false, serve: false, latency, ..Spec::default() }).await?;
     for n in 0..backlog {
         world.deliver(&world.mailboxes[0], 500_000 + n as u64);
     }
@@ -107,5 +109,10 @@ async fn catch_up(backlog: usize, latency: Option<LatencyProfile>) -> anyhow::Re
     let summary = exsync.sync_once(Duration::from_secs(300)).await?;
     anyhow::ensure!(summary.success(), "sync --once failed:\n{summary}");
     let (graph1, dv1) = (world.graph_requests(), world.dataverse());
-    Ok(per_email(world.emails(), graph1 - graph0, dv1.total - dv0.total, dv1.http_requests - dv0.http_requests))
+    Ok(per_email(
+        world.emails(),
+        graph1 - graph0,
+        dv1.total - dv0.total,
+        dv1.http_requests - dv0.http_requests,
+    ))
 }

@@ -51,6 +51,7 @@ pub async fn ramp(
 ) -> anyhow::Result<Ramp> {
     let world = World::start(Spec { extra_mailboxes, latency, ..Spec::default() }).await?;
     world.ready(Duration::from_secs(120)).await?;
+    crate::latency::warm_parties(&world).await;
     let result = run(&world, rates, seconds).await;
     world.stop().await;
     result

@@ -36,6 +36,8 @@ pub struct Spec {
     pub latency: Option<LatencyProfile>,
     /// Serve (`false`: only write the configuration; the caller runs exsync itself).
     pub serve: bool,
+    /// Count jobs and state writes ([`crate::counting`]).
+    pub count: bool,
 }
 
 impl Default for Spec {
@@ -46,6 +48,7 @@ impl Default for Spec {
             extra_mailboxes: 0,
             latency: None,
             serve: true,
+            count: false,
         }
     }
 }
@@ -103,10 +106,17 @@ impl World {
         if let Some(latency) = spec.latency {
             org.cloud.add_latency(latency);
         }
-        let mut world =
-            Self { org, mailboxes, config_path, port, exsync: None, socket: Some(socket), serving: None };
+        let mut world = Self {
+            org,
+            mailboxes,
+            config_path,
+            port,
+            exsync: None,
+            socket: Some(socket),
+            serving: None,
+        };
         if spec.serve {
-            world.serve()?;
+            world.serve(spec.count)?;
         }
         Ok(world)
     }
@@ -116,8 +126,11 @@ impl World {
         Ok(Embedded::open(Config::load(&self.config_path)?)?)
     }
 
-    fn serve(&mut self) -> anyhow::Result<()> {
+    fn serve(&mut self, count: bool) -> anyhow::Result<()> {
         let exsync = self.open()?;
+        if count {
+            crate::counting::install(exsync.state_path())?;
+        }
         let socket = self.socket.take().context("served once")?;
         let stop = CancellationToken::new();
         let task = tokio::spawn({
@@ -127,6 +140,14 @@ impl World {
         self.exsync = Some(exsync);
         self.serving = Some((stop, task));
         Ok(())
+    }
+
+    /// Jobs and state writes so far (a world started with `count`).
+    pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.exsync
+            .as_ref()
+            .and_then(|e| crate::counting::read(e.state_path()).ok())
+            .unwrap_or_default()
     }
 
     /// Frees the listener's port for a child process to bind.

@@ -7,7 +7,14 @@ use std::path::PathBuf;
 async fn the_harness_runs_end_to_end_and_keeps_other_sections() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let markdown = exsync_bench::run(&exsync_bench::Options::quick(root)).await.expect("runs");
-    for section in ["## Latency", "## Sustained throughput", "## Requests per synced email", "## Idle cost", "## Binaries", "## AWS cost"] {
+    for section in [
+        "## Latency",
+        "## Sustained throughput",
+        "## Requests per synced email",
+        "## Idle cost",
+        "## Binaries",
+        "## AWS cost",
+    ] {
         assert!(markdown.contains(section), "{section} missing:\n{markdown}");
     }
 
