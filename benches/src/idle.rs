@@ -55,7 +55,7 @@ pub async fn measure(mailboxes: usize) -> anyhow::Result<Idle> {
     let extra = mailboxes.saturating_sub(4);
     let started = std::time::Instant::now();
     let world = World::start(Spec { extra_mailboxes: extra, ..Spec::default() }).await?;
-    world.ready(Duration::from_secs(300)).await?;
+    world.ready(Duration::from_secs(240)).await?;
     let subscribe_seconds = started.elapsed().as_secs_f64();
     let result = run(&world, subscribe_seconds).await;
     world.stop().await;

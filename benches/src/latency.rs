@@ -58,9 +58,13 @@ pub async fn steady(
     // The run with latency also counts state operations, for the AWS cost (a trigger costs
     // microseconds against the profile's tens of milliseconds).
     let world = World::start(Spec { latency, count: latency.is_some(), ..Spec::default() }).await?;
+    let t = Instant::now();
     world.ready(Duration::from_secs(60)).await?;
+    eprintln!("[bench]   ready after {:.1} s", t.elapsed().as_secs_f64());
     warm_parties(&world).await;
+    eprintln!("[bench]   parties warm after {:.1} s", t.elapsed().as_secs_f64());
     let result = run(&world, rate, seconds, latency).await;
+    eprintln!("[bench]   steady run done after {:.1} s", t.elapsed().as_secs_f64());
     world.stop().await;
     result
 }
@@ -106,7 +110,14 @@ async fn run(
         let at = Instant::now();
         sent.insert(world.deliver(to, n as u64), at);
     }
+    eprintln!("[bench]   sent {total} in {:.1} s", started.elapsed().as_secs_f64());
     world.wait(Duration::from_secs(120), |w| w.emails() >= emails0 + total).await;
+    eprintln!(
+        "[bench]   {} of {total} committed after {:.1} s; Dataverse throttled {:?}",
+        world.emails() - emails0,
+        started.elapsed().as_secs_f64(),
+        world.dataverse().throttled
+    );
     world.settle(Duration::from_secs(30)).await;
     let cpu = crate::stats::cpu_seconds("self") - cpu0;
     let mut latencies: Vec<Duration> = world

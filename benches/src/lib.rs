@@ -59,13 +59,13 @@ impl Options {
             root,
             steady_seconds: 15.0,
             steady_rate: 200,
-            ramp: (vec![250, 500, 1000, 2000, 3000], 6.0),
+            ramp: (vec![100, 200, 400, 800, 1600, 2400], 5.0),
             ramp_mailboxes: 16,
             requests: (5, 50, 2000),
             idle_mailboxes: 1000,
-            scale: (10_000, std::time::Duration::from_secs(100)),
+            scale: (10_000, std::time::Duration::from_secs(90)),
             binary_runs: (5, 1000),
-            profile_emails: 100,
+            profile_emails: 30,
         }
     }
 

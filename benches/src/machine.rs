@@ -20,6 +20,14 @@ pub fn describe() -> String {
     format!("{cores} cores ({model}), {gib:.0} GiB, {}", std::env::consts::ARCH)
 }
 
+/// The 1-minute load average now: other work on the machine skews every figure.
+pub fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// Cores and memory, for a table cell.
 pub fn short() -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

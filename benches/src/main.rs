@@ -10,6 +10,10 @@ struct Args {
     /// Trivial sizes: checks the harness end to end in seconds (the figures mean nothing).
     #[arg(long)]
     quick: bool,
+    /// Only the steady-rate latency run at this many emails a second (prints its figures;
+    /// writes nothing): for looking into one figure.
+    #[arg(long)]
+    latency_only: Option<u32>,
     /// Where to write the results (sections of other issues already there are kept).
     #[arg(long, default_value = "BENCHMARKS.md")]
     out: PathBuf,
@@ -24,6 +28,23 @@ async fn main() -> anyhow::Result<()> {
     } else {
         exsync_bench::Options::full(root)
     };
+    if let Some(rate) = args.latency_only {
+        for latency in [None, Some(exsync_sim::cloud::LatencyProfile::REALISTIC)] {
+            let run = exsync_bench::latency::steady(rate, options.steady_seconds, latency).await?;
+            let p = |q| exsync_bench::stats::percentile(&run.latencies, q);
+            eprintln!(
+                "latency {latency:?}: p50 {:?} p95 {:?} p99 {:?}, own p50 {:?} p99 {:?}, {} of {}",
+                p(0.5),
+                p(0.95),
+                p(0.99),
+                run.own(0.5),
+                run.own(0.99),
+                run.committed,
+                run.sent
+            );
+        }
+        return Ok(());
+    }
     let markdown = exsync_bench::run(&options).await?;
     exsync_bench::report::write(&args.out, &markdown)?;
     eprintln!("[bench] wrote {}", args.out.display());

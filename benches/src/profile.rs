@@ -37,13 +37,13 @@ pub async fn callgrind(binary: &Path, emails: usize, out: &Path) -> Result<Strin
         .map_err(|e| e.to_string())?;
     let wanted = world.mailboxes.len() * 2;
     // Under valgrind everything is ~50 times slower: generous waits.
-    world.wait(Duration::from_secs(120), |w| w.subscriptions() >= wanted).await;
+    world.wait(Duration::from_secs(60), |w| w.subscriptions() >= wanted).await;
     let before = world.emails();
     for n in 0..emails {
         world.deliver(&world.mailboxes[n % world.mailboxes.len()], 3_000_000 + n as u64);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    world.wait(Duration::from_secs(120), |w| w.emails() >= before + emails).await;
+    world.wait(Duration::from_secs(60), |w| w.emails() >= before + emails).await;
     stop(&mut child);
     world.stop().await;
     let annotate = Command::new("callgrind_annotate")

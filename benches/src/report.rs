@@ -46,6 +46,7 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
     let machine_text = machine::short();
     let machine = machine_text.as_str();
     let date = machine::now();
+    let load_before = machine::load();
     let realistic = LatencyProfile::REALISTIC;
     let mut out = String::new();
     let mut misses: Vec<String> = Vec::new();
@@ -282,6 +283,13 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
         format!("{ratio:.0}×"),
         met(ok).into(),
     ]);
+    let daily = idle.upkeep as f64 + idle.sweep as f64 / 24.0 + idle.renewals_per_hour;
+    t.row(&[
+        "ratio with `sweep_interval = \"24h\"` (computed from the measured sweep)".into(),
+        "-".into(),
+        format!("{:.0}×", idle.poller_per_hour() / daily.max(1.0)),
+        "-".into(),
+    ]);
     t.row(&[
         "ratio before upkeep kept subscription shapes (a GET per subscription each hour)".into(),
         "-".into(),
@@ -507,12 +515,16 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
          against the simulators, once with no added latency (\"bare\") and once with a realistic \
          latency profile (Graph {} ms, Dataverse {} ms, Entra {} ms per request: \
          `LatencyProfile::REALISTIC`). No benchmark is a timed test.\n\n\
-         - machine: {}\n- date: {}\n- commit: {}\n- harness run time: {:.0} s\n\n",
+         - machine: {}\n- load average (1 min) at start and end: {} and {} (other work on \
+         the machine takes CPU from exsync and the simulators)\n- date: {}\n- commit: {}\n\
+         - harness run time: {:.0} s\n\n",
         "scripts/bench",
         realistic.graph.as_millis(),
         realistic.dataverse.as_millis(),
         realistic.entra.as_millis(),
         machine::describe(),
+        load_before,
+        machine::load(),
         date,
         machine::commit(&options.root),
         started.elapsed().as_secs_f64()

@@ -88,7 +88,7 @@ async fn run(world: &World, rates: &[u32], seconds: f64) -> anyhow::Result<Ramp>
     }
     let (drain_start, drain_from) = (Instant::now(), world.emails());
     let drained = (base + sent).saturating_sub(drain_from);
-    world.wait(Duration::from_secs(180), |w| w.emails() >= base + sent).await;
+    world.wait(Duration::from_secs(60), |w| w.emails() >= base + sent).await;
     let drain_rate = (world.emails() - drain_from) as f64 / drain_start.elapsed().as_secs_f64();
     Ok(Ramp { steps, drain_rate, drained })
 }
