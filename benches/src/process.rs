@@ -49,13 +49,21 @@ async fn serve(binary: &Path, world: &World) -> anyhow::Result<Serve> {
     }
 }
 
-/// Start-up times (sorted) of `runs` starts, and the peak RSS of a last run that syncs
-/// `load` emails at 200 a second.
-pub async fn startup_and_load(
-    binary: &Path,
-    runs: usize,
-    load: usize,
-) -> anyhow::Result<(Vec<Duration>, u64)> {
+/// What the `exsync` binary was measured at.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Start-up times to ready, sorted.
+    pub startups: Vec<Duration>,
+    /// Peak RSS (kB) after the load.
+    pub peak_rss_kb: u64,
+    /// exsync's own CPU seconds per email synced under the load (the simulators run in the
+    /// harness's process, so this is exsync alone).
+    pub cpu_per_email: f64,
+}
+
+/// Start-up times of `runs` starts, and the peak RSS and CPU of a last run that syncs `load`
+/// emails at 200 a second.
+pub async fn startup_and_load(binary: &Path, runs: usize, load: usize) -> anyhow::Result<Loaded> {
     let mut world = World::start(Spec { serve: false, ..Spec::default() }).await?;
     world.release_port();
     let mut startups = Vec::new();
@@ -68,16 +76,21 @@ pub async fn startup_and_load(
     let mut serve = serve(binary, &world).await?;
     let wanted = world.mailboxes.len() * 2;
     world.wait(Duration::from_secs(60), |w| w.subscriptions() >= wanted).await;
-    let before = world.emails();
+    // The start-up sweep and upkeep settle first.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (before, pid) = (world.emails(), serve.child.id().to_string());
+    let cpu0 = cpu_seconds(&pid);
     for n in 0..load {
         world.deliver(&world.mailboxes[n % world.mailboxes.len()], 2_000_000 + n as u64);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     world.wait(Duration::from_secs(120), |w| w.emails() >= before + load).await;
+    let synced = world.emails() - before;
+    let cpu = cpu_seconds(&pid) - cpu0;
     let peak = status_kb(serve.child.id(), "VmHWM:").unwrap_or(0);
     stop(&mut serve.child);
     world.stop().await;
-    Ok((startups, peak))
+    Ok(Loaded { startups, peak_rss_kb: peak, cpu_per_email: cpu / synced.max(1) as f64 })
 }
 
 /// The runner with many mailboxes.

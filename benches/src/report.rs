@@ -10,6 +10,9 @@ use crate::{
     throughput,
 };
 
+/// Why figures miss, as far as the maintainers know (kept by hand, next to the code).
+const NOTES: &str = include_str!("../notes.md");
+
 /// The command that produces this file.
 pub const COMMAND: &str = "`scripts/bench`";
 
@@ -322,6 +325,7 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
         path: exsync_bin.clone(),
     }];
     all.extend(binaries::discover(&options.root).into_iter().filter(|b| b.name != "exsync"));
+    let mut exsync_cpu = None;
     for binary in &all {
         let Ok((size, zipped)) = binaries::sizes(&binary.path) else {
             t.row(&[
@@ -344,7 +348,10 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
             )
             .await
             {
-                Ok((startups, peak)) => (Ok(percentile(&startups, 0.5)), Ok(peak)),
+                Ok(loaded) => {
+                    exsync_cpu = Some(loaded.cpu_per_email);
+                    (Ok(percentile(&loaded.startups, 0.5)), Ok(loaded.peak_rss_kb))
+                }
                 Err(e) => (Err(e.to_string()), Err(String::new())),
             }
         } else {
@@ -372,6 +379,17 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
             },
             met(ok).into(),
         ]);
+    }
+
+    if let Some(cpu) = exsync_cpu {
+        let _ = writeln!(
+            t.out,
+            "\n`exsync`'s own CPU per email under that load (the simulators run in the harness's \
+             process): {:.0} µs, so two idle cores could sync at most {:.0} emails/s through it \
+             (simulators excluded).",
+            cpu * 1e6,
+            2.0 / cpu.max(1e-9)
+        );
     }
 
     // ---- scale
@@ -491,11 +509,25 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
             bare.dataverse_by
         );
     }
+    let _ = writeln!(t.out, "{}", NOTES.trim());
     let cpu_miss = misses.iter().any(|m| m.starts_with("latency") || m == "throughput");
     if cpu_miss && options.profile_emails > 0 {
         eprintln!("[bench] callgrind profile");
         let out_file = std::env::temp_dir().join("exsync-bench.callgrind");
-        match profile::callgrind(&exsync_bin, options.profile_emails, &out_file).await {
+        let symbols = std::env::var_os("EXSYNC_BENCH_PROFILE_BIN")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                binaries::target_dir(&options.root).join("profiling").join("exsync")
+            });
+        let profiled = if symbols.exists() { symbols } else { exsync_bin.clone() };
+        if profiled == exsync_bin {
+            let _ = writeln!(
+                t.out,
+                "(The release binary is stripped: build `cargo build --profile profiling -p exsync` \
+                 for a profile with function names.)\n"
+            );
+        }
+        match profile::callgrind(&profiled, options.profile_emails, &out_file).await {
             Ok(top) => {
                 let _ = writeln!(
                     t.out,
