@@ -25,7 +25,8 @@ use crate::{
     jobs::Trigger,
     outcome::Outcome,
     ports::{
-        Clock, JobQueue, PassStore, StatusStore, StoreError, SubscriptionRecord, SubscriptionStore,
+        Clock, JobQueue, PassStore, StatusStore, StoreError, SubscriptionRecord, SubscriptionShape,
+        SubscriptionStore,
     },
     secret::Secret,
 };
@@ -158,26 +159,64 @@ async fn ensure_folder(
         create::create(deps, access, folder).await?;
         return deps.catch_up(&access.address, folder, Trigger::Sweep).await;
     };
-    let (record, remote) = match deps.graph.subscription(access, &record.id).await {
-        Ok(remote) if remote.expiration_date_time != record.expires_at => {
-            let record = SubscriptionRecord { expires_at: remote.expiration_date_time, ..record };
-            deps.subscriptions.put_subscription(&record).await?;
-            (record, remote)
-        }
-        Ok(remote) => (record, remote),
-        Err(e) if e.class() == ErrorClass::NotFound(Missing::Subscription) => {
-            tracing::warn!(subscription = %record.id, "Graph no longer has the subscription");
-            return replace(deps, access, &record.id, folder).await;
-        }
-        Err(e) => return Err(e.into()),
+    // Upkeep works from the stored record: no GET per subscription and run (1,000 idle
+    // mailboxes would cost 2,000 GETs an hour). A subscription Graph dropped is announced by a
+    // `subscriptionRemoved` lifecycle event, or found by the renewal's 404 at the latest, and
+    // the sweep catches up meanwhile.
+    let record = match record.shape {
+        SubscriptionShape::Unknown => match learn_shape(deps, access, record).await? {
+            Some(record) => record,
+            None => return replace_lost(deps, access, folder).await,
+        },
+        _ => record,
     };
-    if rich::reconcile(deps, access, &record, &remote).await? {
+    if rich::reconcile(deps, access, &record).await? {
         return Ok(());
     }
     if renewal_due(deps, &record) && create::renew(deps, access, &record).await?.is_none() {
+        tracing::warn!(subscription = %record.id, "Graph no longer has the subscription");
         return replace(deps, access, &record.id, folder).await;
     }
     Ok(())
+}
+
+/// Reads a subscription stored before exsync kept its shape, and stores the shape and the
+/// expiry Graph has; `None` when Graph no longer has it (the record is then deleted).
+async fn learn_shape(
+    deps: &SubscribeDeps,
+    access: &MailboxAccess,
+    record: SubscriptionRecord,
+) -> Result<Option<SubscriptionRecord>, Failure> {
+    match deps.graph.subscription(access, &record.id).await {
+        Ok(remote) => {
+            let shape = match (remote.include_resource_data, remote.encryption_certificate_id) {
+                (Some(true), Some(certificate_id)) => SubscriptionShape::Rich { certificate_id },
+                // Rich without a certificate id cannot be checked: reconcile recreates it.
+                (Some(true), None) => SubscriptionShape::Rich { certificate_id: String::new() },
+                _ => SubscriptionShape::Plain,
+            };
+            let record =
+                SubscriptionRecord { expires_at: remote.expiration_date_time, shape, ..record };
+            deps.subscriptions.put_subscription(&record).await?;
+            Ok(Some(record))
+        }
+        Err(e) if e.class() == ErrorClass::NotFound(Missing::Subscription) => {
+            tracing::warn!(subscription = %record.id, "Graph no longer has the subscription");
+            deps.subscriptions.delete_subscription(&record.id).await?;
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates the successor of a subscription whose record is already gone, and catches up.
+async fn replace_lost(
+    deps: &SubscribeDeps,
+    access: &MailboxAccess,
+    folder: Folder,
+) -> Result<(), Failure> {
+    create::create(deps, access, folder).await?;
+    deps.catch_up(&access.address, folder, Trigger::Lifecycle).await
 }
 
 /// Renewal is due when less than half of the lifetime every Graph version grants remains, so

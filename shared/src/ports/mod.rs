@@ -22,6 +22,6 @@ pub use queue::{
 pub use secrets::Secrets;
 pub use store::{
     CursorStore, DedupeStore, DeltaCursor, PassStore, StatusStore, StoreError, SubscriptionRecord,
-    SubscriptionStore,
+    SubscriptionShape, SubscriptionStore,
 };
 pub use tokens::{AccessToken, CredentialKey, Resource, TokenError, Tokens};

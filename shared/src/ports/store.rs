@@ -32,6 +32,51 @@ pub struct SubscriptionRecord {
     pub expires_at: OffsetDateTime,
     /// The shared secret Graph echoes in every notification.
     pub client_state: Secret,
+    /// Whether its notifications carry resource data, and encrypted for which certificate.
+    pub shape: SubscriptionShape,
+}
+
+/// What exsync asked Graph for when it created (or last changed) a subscription: kept so that
+/// upkeep can renew from the stored record and needs no GET of the subscription (1,000 idle
+/// mailboxes would otherwise cost 2,000 GETs each hourly upkeep).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionShape {
+    /// A record stored before exsync kept the shape: upkeep reads it from Graph once.
+    Unknown,
+    /// Plain change notifications.
+    Plain,
+    /// Rich notifications, encrypted with this certificate (its `encryptionCertificateId`).
+    Rich {
+        /// The certificate id.
+        certificate_id: String,
+    },
+}
+
+impl SubscriptionShape {
+    const PLAIN: &str = "plain";
+    const RICH: &str = "rich:";
+
+    /// As a store keeps it: `None` for [`Unknown`](Self::Unknown).
+    pub fn to_stored(&self) -> Option<String> {
+        match self {
+            Self::Unknown => None,
+            Self::Plain => Some(Self::PLAIN.to_string()),
+            Self::Rich { certificate_id } => Some(format!("{}{certificate_id}", Self::RICH)),
+        }
+    }
+
+    /// Back from [`to_stored`](Self::to_stored); anything unrecognised is `Unknown`, which
+    /// only costs one GET.
+    pub fn from_stored(stored: Option<&str>) -> Self {
+        match stored {
+            Some(Self::PLAIN) => Self::Plain,
+            Some(s) => match s.strip_prefix(Self::RICH) {
+                Some(id) => Self::Rich { certificate_id: id.to_string() },
+                None => Self::Unknown,
+            },
+            None => Self::Unknown,
+        }
+    }
 }
 
 /// Subscriptions by id and by mailbox.

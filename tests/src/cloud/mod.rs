@@ -4,6 +4,7 @@
 //! configuration that points at it.
 
 mod config;
+mod latency;
 
 use std::{
     net::{Ipv4Addr, SocketAddr},
@@ -12,6 +13,7 @@ use std::{
 };
 
 pub use config::ConfigBuilder;
+pub use latency::LatencyProfile;
 use tokio::net::TcpListener;
 use url::Url;
 

@@ -88,7 +88,9 @@ pub async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Resp
             &ctx,
             Op { method: &parts.method, target: &target, headers: &parts.headers, body: &body },
         );
-        env.stats_mut(&caller.app_id).count(parts.method.as_str(), &ops::addressed(&target));
+        let stats = env.stats_mut(&caller.app_id);
+        stats.count(parts.method.as_str(), &ops::addressed(&target));
+        stats.http_requests += 1;
         with_usage_headers(respond(reply), env, &caller)
     })
 }
@@ -108,6 +110,7 @@ fn run_batch(
         if let Err(error) = admit(shared, env, caller, operations as u64) {
             return respond(error.into());
         }
+        env.stats_mut(&caller.app_id).http_requests += 1;
         let (prefer, batch) = match parsed {
             Ok(parsed) => parsed,
             Err(error) => {

@@ -12,6 +12,8 @@ use super::store::EntityRef;
 pub struct RequestStats {
     /// Operations executed (a `$batch` counts its operations, not itself).
     pub total: u64,
+    /// HTTP requests admitted (a `$batch` is one, whatever it carries).
+    pub http_requests: u64,
     /// Operations by HTTP method.
     pub by_method: BTreeMap<String, u64>,
     /// Operations by entity set (or `$batch`, `WhoAmI` for those that address none).

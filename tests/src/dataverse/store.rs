@@ -94,6 +94,8 @@ pub struct Row {
     pub version: u64,
     /// Non-null values by column.
     pub cells: BTreeMap<&'static str, Cell>,
+    /// When it was committed, in real time (the benchmarks time creates by it).
+    pub committed: std::time::Instant,
 }
 
 impl Row {
@@ -127,6 +129,11 @@ impl Store {
         self.tables.get_mut(table)?.get_mut(&id)
     }
 
+    /// How many records a table has.
+    pub fn count(&self, table: &str) -> usize {
+        self.tables.get(table).map_or(0, BTreeMap::len)
+    }
+
     /// Every record of a table, in creation order.
     pub fn rows(&self, table: &str) -> Vec<&Row> {
         let mut rows: Vec<&Row> =
@@ -145,7 +152,7 @@ impl Store {
         self.seq += 1;
         let version = self.next_version();
         cells.insert("versionnumber", Cell::Int(version as i64));
-        let row = Row { id, seq: self.seq, version, cells };
+        let row = Row { id, seq: self.seq, version, cells, committed: std::time::Instant::now() };
         self.tables.entry(table).or_default().insert(id, row);
     }
 

@@ -143,6 +143,7 @@ async fn a_subscription_moved_to_another_mailbox_leaves_the_old_one() {
         folder: Folder::Inbox,
         expires_at: T0,
         client_state: Secret::new("client-state-never-printed"),
+        shape: exsync_shared::ports::SubscriptionShape::Plain,
     };
     store.put_subscription(&record).await.unwrap();
     record.mailbox = mailbox("second-owner");

@@ -11,7 +11,7 @@ use exsync_shared::{
     },
     jobs::{LifecycleEvent, Trigger},
     outcome::Outcome,
-    ports::{SubscriptionRecord, SubscriptionStore},
+    ports::{SubscriptionRecord, SubscriptionShape, SubscriptionStore},
     secret::Secret,
 };
 use exsync_sim::graph::{
@@ -115,6 +115,7 @@ async fn a_notification_that_overtakes_the_create_answer_is_recognised() {
         folder: Folder::Inbox,
         expires_at: env.clock.now() + Duration::from_secs(3600),
         client_state: state.clone(),
+        shape: SubscriptionShape::Plain,
     };
     env.store.put_subscription(&placeholder).await.unwrap();
     let unknown = SubscriptionId::parse("7f1f4c7a-0000-4000-8000-000000000001").unwrap();
@@ -140,7 +141,34 @@ async fn a_subscription_past_half_its_life_is_renewed() {
 }
 
 #[tokio::test]
-async fn a_subscription_graph_lost_is_recreated_and_caught_up() {
+async fn upkeep_of_a_subscription_not_yet_due_makes_no_graph_request() {
+    let (env, _receiver) = env().await;
+    assert_eq!(ensure(&env).await, Outcome::Done);
+    let before = env.requests(ALICE).requests;
+    env.clock.advance(Duration::from_secs(3600));
+    assert_eq!(ensure(&env).await, Outcome::Done);
+    assert_eq!(env.requests(ALICE).requests, before, "renewal works from the stored expiry");
+    assert_eq!(records(&env).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_record_stored_before_shapes_were_kept_is_read_from_graph_once() {
+    let (env, _receiver) = env().await;
+    assert_eq!(ensure(&env).await, Outcome::Done);
+    let inbox = record_of(&env, Folder::Inbox).await;
+    let old = SubscriptionRecord { shape: SubscriptionShape::Unknown, ..inbox.clone() };
+    env.store.put_subscription(&old).await.unwrap();
+
+    let before = env.requests(ALICE).requests;
+    assert_eq!(ensure(&env).await, Outcome::Done);
+    assert_eq!(env.requests(ALICE).requests, before + 1, "one GET");
+    assert_eq!(record_of(&env, Folder::Inbox).await, inbox);
+    assert_eq!(ensure(&env).await, Outcome::Done);
+    assert_eq!(env.requests(ALICE).requests, before + 1, "and no more");
+}
+
+#[tokio::test]
+async fn a_subscription_graph_lost_is_recreated_at_its_renewal_and_caught_up() {
     let (env, _receiver) = env().await;
     assert_eq!(ensure(&env).await, Outcome::Done);
     env.take_passes().await;
@@ -148,6 +176,8 @@ async fn a_subscription_graph_lost_is_recreated_and_caught_up() {
     let access = MailboxAccess::of(&env.config, &env.config.mailboxes[0]);
     env.graph.delete_subscription(&access, &lost.id).await.unwrap();
 
+    // Silently lost (no lifecycle event): the renewal's 404 finds it.
+    env.clock.advance(Duration::from_secs(36 * 3600));
     assert_eq!(ensure(&env).await, Outcome::Done);
     let successor = record_of(&env, Folder::SentItems).await;
     assert_ne!(successor.id, lost.id);

@@ -81,6 +81,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE mailbox_status ADD COLUMN emails_skipped INTEGER NOT NULL DEFAULT 0;",
     // 3: when a parked mailbox is probed again (Unix nanoseconds).
     "ALTER TABLE mailbox_status ADD COLUMN next_retry INTEGER;",
+    // 4: what a subscription was created as (ports::SubscriptionShape; NULL: not known yet).
+    "ALTER TABLE subscriptions ADD COLUMN shape TEXT;",
 ];
 
 /// The version this build writes.

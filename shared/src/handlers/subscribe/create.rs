@@ -10,7 +10,7 @@ use crate::{
     domain::{Folder, SubscriptionId},
     graph::{ErrorClass, GraphError, MailboxAccess, Missing, NewSubscription, model::Subscription},
     handlers::failure::Failure,
-    ports::SubscriptionRecord,
+    ports::{SubscriptionRecord, SubscriptionShape},
     secret::Secret,
 };
 
@@ -62,6 +62,12 @@ pub(super) async fn create(
         folder,
         expires_at: expiration,
         client_state: client_state.clone(),
+        shape: match &encryption {
+            Some(certificate) => {
+                SubscriptionShape::Rich { certificate_id: certificate.id().into() }
+            }
+            None => SubscriptionShape::Plain,
+        },
     };
     // Stored before Graph is asked, so that a notification racing the create's answer is
     // recognised (Graph validates, creates, and may notify before it answers us).

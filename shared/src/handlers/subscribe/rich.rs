@@ -11,11 +11,10 @@ use crate::{
     domain::{Folder, MailboxAddress},
     graph::{
         MailboxAccess, folder_resource,
-        model::Subscription,
         rich::{EncryptionCertificate, RICH_SELECT},
     },
     handlers::failure::Failure,
-    ports::SubscriptionRecord,
+    ports::{SubscriptionRecord, SubscriptionShape},
 };
 
 /// Graph's maximum for a subscription with resource data is one day (reference 1.3); ten
@@ -51,27 +50,31 @@ pub(super) fn resource(address: &MailboxAddress, folder: Folder, rich: bool) -> 
     if rich { format!("{resource}?$select={RICH_SELECT}") } else { resource }
 }
 
-/// Brings a live subscription in line with the profile's rich notifications; `true` when it
-/// acted (the subscription is then fresh: no renewal is due).
+/// Brings a live subscription in line with the profile's rich notifications, from what the
+/// record says it was created as; `true` when it acted (the subscription is then fresh: no
+/// renewal is due).
 pub(super) async fn reconcile(
     deps: &SubscribeDeps,
     access: &MailboxAccess,
     record: &SubscriptionRecord,
-    remote: &Subscription,
 ) -> Result<bool, Failure> {
     let wanted = certificate(deps, &access.address).await?;
-    let rich = remote.include_resource_data == Some(true);
+    let (rich, current) = match &record.shape {
+        SubscriptionShape::Rich { certificate_id } => (true, Some(certificate_id.as_str())),
+        _ => (false, None),
+    };
     match wanted {
         Some(_) if !rich => {}
         None if rich => {}
-        Some(certificate)
-            if remote.encryption_certificate_id.as_deref() != Some(certificate.id()) =>
-        {
+        Some(certificate) if current != Some(certificate.id()) => {
             let expiration = deps.clock.now() + lifetime(deps, &access.address);
             let rotated =
                 deps.graph.rotate_certificate(access, &record.id, expiration, &certificate).await?;
-            let record =
-                SubscriptionRecord { expires_at: rotated.expiration_date_time, ..record.clone() };
+            let record = SubscriptionRecord {
+                expires_at: rotated.expiration_date_time,
+                shape: SubscriptionShape::Rich { certificate_id: certificate.id().into() },
+                ..record.clone()
+            };
             deps.subscriptions.put_subscription(&record).await?;
             tracing::info!(subscription = %record.id, certificate = certificate.id(), "encryption certificate rotated");
             return Ok(true);

@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime, macros::datetime};
 use super::{StoreTwin, mailbox};
 use crate::{
     domain::{Folder, InternetMessageId, RecordId, SubscriptionId},
-    ports::{DeltaCursor, SubscriptionRecord},
+    ports::{DeltaCursor, SubscriptionRecord, SubscriptionShape},
     secret::Secret,
     status::{Health, StatusEvent},
 };
@@ -22,6 +22,7 @@ fn subscription(id: &str, local: &str, folder: Folder) -> SubscriptionRecord {
         folder,
         expires_at: T0 + Duration::days(3),
         client_state: Secret::new(format!("client-state-of-{id}")),
+        shape: SubscriptionShape::Plain,
     }
 }
 
@@ -30,7 +31,10 @@ fn subscription(id: &str, local: &str, folder: Folder) -> SubscriptionRecord {
 pub async fn a_subscription_is_found_by_id_and_by_mailbox_until_deleted(twin: StoreTwin) {
     let s = &twin.subscriptions;
     let inbox = subscription("sub-inbox", "subs", Folder::Inbox);
-    let sent = subscription("sub-sent", "subs", Folder::SentItems);
+    let sent = SubscriptionRecord {
+        shape: SubscriptionShape::Rich { certificate_id: "cert-2026".into() },
+        ..subscription("sub-sent", "subs", Folder::SentItems)
+    };
     let other = subscription("sub-other", "others", Folder::Inbox);
     for record in [&inbox, &sent, &other] {
         s.put_subscription(record).await.expect("put");
@@ -55,6 +59,7 @@ pub async fn a_subscription_put_again_replaces_the_old_one(twin: StoreTwin) {
     let renewed = SubscriptionRecord {
         expires_at: first.expires_at + Duration::days(2),
         client_state: Secret::new("rotated"),
+        shape: SubscriptionShape::Rich { certificate_id: "cert-rotated".into() },
         ..first.clone()
     };
     s.put_subscription(&renewed).await.expect("put again");

@@ -18,7 +18,7 @@ fn contact(email: &str, last: Option<&str>, parent: Option<Uuid>) -> Row {
         cells.insert("parentcustomerid", Cell::Ref(EntityRef { table: "account", id }));
     }
     cells.insert("statecode", Cell::Int(0));
-    Row { id: Uuid::new_v4(), seq: 1, version: 1, cells }
+    Row { id: Uuid::new_v4(), seq: 1, version: 1, cells, committed: std::time::Instant::now() }
 }
 
 fn matches(filter: &str, row: &Row) -> bool {

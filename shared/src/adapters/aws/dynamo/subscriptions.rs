@@ -12,7 +12,7 @@ use super::{
 use crate::{
     adapters::aws::error::classify,
     domain::{Folder, MailboxAddress, SubscriptionId},
-    ports::{StoreError, SubscriptionRecord, SubscriptionStore},
+    ports::{StoreError, SubscriptionRecord, SubscriptionShape, SubscriptionStore},
     secret::Secret,
 };
 
@@ -23,6 +23,9 @@ fn item(record: &SubscriptionRecord, at: (String, String)) -> Item {
     item.insert("folder".into(), s(record.folder.well_known_name()));
     item.insert("subscription_expires".into(), instant(record.expires_at));
     item.insert("client_state".into(), s(record.client_state.expose()));
+    if let Some(shape) = record.shape.to_stored() {
+        item.insert("shape".into(), s(&shape));
+    }
     item
 }
 
@@ -38,6 +41,9 @@ fn record(item: &Item) -> Result<SubscriptionRecord, StoreError> {
         })?,
         expires_at: read.instant("subscription_expires")?,
         client_state: Secret::new(read.s("client_state")?),
+        shape: SubscriptionShape::from_stored(
+            item.get("shape").and_then(|v| v.as_s().ok()).map(String::as_str),
+        ),
     })
 }
 

@@ -9,20 +9,20 @@ use super::{SqliteStore, folder_named, mailbox_named};
 use crate::{
     adapters::sqlite::{DbError, from_nanos, to_nanos},
     domain::{MailboxAddress, SubscriptionId},
-    ports::{StoreError, SubscriptionRecord, SubscriptionStore},
+    ports::{StoreError, SubscriptionRecord, SubscriptionShape, SubscriptionStore},
     secret::Secret,
 };
 
-const COLUMNS: &str = "id, mailbox, folder, expires_at, client_state";
+const COLUMNS: &str = "id, mailbox, folder, expires_at, client_state, shape";
 
-type RawRecord = (String, String, String, i64, String);
+type RawRecord = (String, String, String, i64, String, Option<String>);
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawRecord> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
 }
 
 fn record(
-    (id, mailbox, folder, expires_at, client_state): RawRecord,
+    (id, mailbox, folder, expires_at, client_state, shape): RawRecord,
 ) -> Result<SubscriptionRecord, DbError> {
     Ok(SubscriptionRecord {
         id: SubscriptionId::parse(id)
@@ -31,6 +31,7 @@ fn record(
         folder: folder_named(&folder)?,
         expires_at: from_nanos(expires_at)?,
         client_state: Secret::new(client_state),
+        shape: SubscriptionShape::from_stored(shape.as_deref()),
     })
 }
 
@@ -42,11 +43,11 @@ impl SubscriptionStore for SqliteStore {
             .db
             .call(move |conn| {
                 let mut put = conn.prepare_cached(
-                    "INSERT INTO subscriptions (id, mailbox, folder, expires_at, client_state)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
+                    "INSERT INTO subscriptions (id, mailbox, folder, expires_at, client_state, shape)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (id) DO UPDATE SET mailbox = excluded.mailbox,
                         folder = excluded.folder, expires_at = excluded.expires_at,
-                        client_state = excluded.client_state",
+                        client_state = excluded.client_state, shape = excluded.shape",
                 )?;
                 put.execute(params![
                     record.id.as_str(),
@@ -54,6 +55,7 @@ impl SubscriptionStore for SqliteStore {
                     record.folder.well_known_name(),
                     to_nanos(record.expires_at),
                     record.client_state.expose(),
+                    record.shape.to_stored(),
                 ])?;
                 Ok(())
             })

@@ -148,6 +148,7 @@ async fn everything_written_survives_closing_and_reopening() {
         mailbox: mailbox.clone(),
         folder: Folder::SentItems,
         expires_at: time::macros::datetime!(2026-11-26 10:00:00.5 UTC),
+        shape: crate::ports::SubscriptionShape::Plain,
         client_state: Secret::new("kept-secret"),
     };
     let cursor = DeltaCursor::Delta("https://graph.example/delta?$deltatoken=x".into());
@@ -182,6 +183,7 @@ fn the_store_never_prints_a_client_state() {
         folder: Folder::Inbox,
         expires_at: time::OffsetDateTime::UNIX_EPOCH,
         client_state: Secret::new("do-not-print-me"),
+        shape: crate::ports::SubscriptionShape::Plain,
     };
     assert!(!format!("{record:?}").contains("do-not-print-me"));
 }
