@@ -118,7 +118,7 @@ mod tests {
     use super::*;
     use crate::{
         adapters::sqlite::{Database, SqliteQueue, SqliteStore},
-        ports::SystemClock,
+        ports::{QueueDepths, SystemClock},
         status::StatusEvent,
     };
 
