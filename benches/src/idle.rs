@@ -27,7 +27,7 @@ pub struct Idle {
     pub poll: u64,
     /// Renewals an hour: each subscription renewed (one PATCH) at half its lifetime.
     pub renewals_per_hour: f64,
-    /// Sweeps an hour (`runtime.sweep_interval`, default 6 h).
+    /// Sweeps an hour (`runtime.sweep_interval`, default 12 h).
     pub sweeps_per_hour: f64,
     /// Time the subscriptions took to be created, and the rate.
     pub subscribe_seconds: f64,

@@ -273,9 +273,9 @@ fn runtime(r: RawRuntime, base: &Path) -> Result<Runtime, Fail> {
     let sweep_interval = duration(
         "runtime.sweep_interval",
         r.sweep_interval.as_deref(),
-        "6h",
+        "12h",
         Duration::from_secs(60)..=Duration::MAX,
-        "use a duration of at least 1m, e.g. \"6h\": the safety-net delta pass of every mailbox",
+        "use a duration of at least 1m, e.g. \"12h\": the safety-net delta pass of every mailbox",
     )?;
     let parked_retry_max = duration(
         "runtime.parked_retry_max",
