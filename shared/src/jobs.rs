@@ -75,6 +75,10 @@ pub enum Job {
         folder: Folder,
         /// Why.
         trigger: Trigger,
+        /// The pass-mark ticket this pass answers (`PassStore`); 0: none (a pass no trigger
+        /// waits for, or a job of an earlier version).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        ticket: u64,
     },
     /// Write one email into Dataverse (once, whichever mailboxes saw it).
     WriteEmail {
@@ -131,6 +135,10 @@ impl Job {
             Job::Lifecycle { .. } => None,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A job on the wire, versioned so that a deployment can drain messages of the previous one.
@@ -200,7 +208,12 @@ mod tests {
         let envelope = Envelope::V1 {
             id: Uuid::nil(),
             attempt: 2,
-            job: Job::SyncFolder { mailbox, folder: Folder::Inbox, trigger: Trigger::Notification },
+            job: Job::SyncFolder {
+                mailbox,
+                folder: Folder::Inbox,
+                trigger: Trigger::Notification,
+                ticket: 0,
+            },
         };
         let body = envelope.to_body();
         assert_eq!(
