@@ -225,6 +225,22 @@ mod tests {
     }
 
     #[test]
+    fn a_pass_carries_its_ticket_and_one_of_an_earlier_version_has_none() {
+        let mailbox = MailboxAddress::parse("alice@fabrikam.example").unwrap();
+        let job =
+            Job::SyncFolder { mailbox, folder: Folder::Inbox, trigger: Trigger::Sweep, ticket: 7 };
+        let body = Envelope::new(job.clone()).to_body();
+        assert!(body.contains(r#""ticket":7"#), "{body}");
+        assert_eq!(Envelope::from_body(&body).unwrap().job(), &job);
+        // The wire shape of `jobs_keep_their_wire_shape`: what earlier versions enqueued.
+        let old = r#"{"v":"1","id":"00000000-0000-0000-0000-000000000000","attempt":0,"job":{"type":"sync_folder","mailbox":"a@b.example","folder":"inbox","trigger":"poll"}}"#;
+        let Job::SyncFolder { ticket, .. } = Envelope::from_body(old).unwrap().job().clone() else {
+            panic!("a pass");
+        };
+        assert_eq!(ticket, 0);
+    }
+
+    #[test]
     fn a_write_job_of_an_earlier_version_is_tracked_and_conditions_travel() {
         let email = r#"{"graph_id":"AAMk1","folder":"inbox","internet_message_id":null,"subject":"","body_html":"","from":null,"to":[],"cc":[],"bcc":[],"received_at":"2026-01-01T00:00:00Z"}"#;
         let old = format!(
