@@ -75,6 +75,10 @@ pub enum Job {
         folder: Folder,
         /// Why.
         trigger: Trigger,
+        /// The pass-mark ticket this pass answers (`PassStore`); 0: none (a pass no trigger
+        /// waits for, or a job of an earlier version).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        ticket: u64,
     },
     /// Write one email into Dataverse (once, whichever mailboxes saw it).
     WriteEmail {
@@ -131,6 +135,10 @@ impl Job {
             Job::Lifecycle { .. } => None,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A job on the wire, versioned so that a deployment can drain messages of the previous one.
@@ -200,7 +208,12 @@ mod tests {
         let envelope = Envelope::V1 {
             id: Uuid::nil(),
             attempt: 2,
-            job: Job::SyncFolder { mailbox, folder: Folder::Inbox, trigger: Trigger::Notification },
+            job: Job::SyncFolder {
+                mailbox,
+                folder: Folder::Inbox,
+                trigger: Trigger::Notification,
+                ticket: 0,
+            },
         };
         let body = envelope.to_body();
         assert_eq!(
@@ -209,6 +222,22 @@ mod tests {
         );
         assert_eq!(Envelope::from_body(&body).unwrap(), envelope);
         assert_eq!(envelope.job().queue(), QueueName::Changes);
+    }
+
+    #[test]
+    fn a_pass_carries_its_ticket_and_one_of_an_earlier_version_has_none() {
+        let mailbox = MailboxAddress::parse("alice@fabrikam.example").unwrap();
+        let job =
+            Job::SyncFolder { mailbox, folder: Folder::Inbox, trigger: Trigger::Sweep, ticket: 7 };
+        let body = Envelope::new(job.clone()).to_body();
+        assert!(body.contains(r#""ticket":7"#), "{body}");
+        assert_eq!(Envelope::from_body(&body).unwrap().job(), &job);
+        // The wire shape of `jobs_keep_their_wire_shape`: what earlier versions enqueued.
+        let old = r#"{"v":"1","id":"00000000-0000-0000-0000-000000000000","attempt":0,"job":{"type":"sync_folder","mailbox":"a@b.example","folder":"inbox","trigger":"poll"}}"#;
+        let Job::SyncFolder { ticket, .. } = Envelope::from_body(old).unwrap().job().clone() else {
+            panic!("a pass");
+        };
+        assert_eq!(ticket, 0);
     }
 
     #[test]

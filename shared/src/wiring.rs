@@ -111,9 +111,14 @@ impl<S: Store> Wiring<S> {
             retry.request_timeout = timeout;
             limits.request_timeout = timeout;
         }
-        let graph =
-            GraphClient::new(http.clone(), &config.cloud.graph_url, tokens.clone(), limiter, clock.clone())
-                .with_retry(retry);
+        let graph = GraphClient::new(
+            http.clone(),
+            &config.cloud.graph_url,
+            tokens.clone(),
+            limiter,
+            clock.clone(),
+        )
+        .with_retry(retry);
         let dataverse =
             Arc::new(DataverseClient::new(http, &config.dataverse.url, tokens.clone(), limits));
         let parties = Arc::new(PartyResolver::new(clock.clone(), PARTY_CACHE_TTL));

@@ -17,8 +17,8 @@ pub use serve::ServeError;
 use crate::{
     adapters::sqlite::{Claim, Database, DbError, SqliteQueue, SqliteStore},
     config::Config,
-    entra::{CachingTokens, TokenService},
     domain::MailboxAddress,
+    entra::{CachingTokens, TokenService},
     handlers::{
         check::{CheckError, TestReport, test_and_enable},
         notify::NotifyDeps,

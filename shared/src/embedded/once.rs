@@ -104,6 +104,7 @@ impl Embedded {
                         mailbox: m.address.clone(),
                         folder,
                         trigger: Trigger::Sweep,
+                        ticket: 0,
                     })
                 })
             })

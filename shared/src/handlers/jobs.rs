@@ -27,8 +27,8 @@ pub struct SyncJobs(pub SyncDeps);
 impl HandleOne for SyncJobs {
     async fn handle_one(&self, job: Envelope) -> Outcome {
         match job.job() {
-            Job::SyncFolder { mailbox, folder, trigger } => {
-                sync_folder(&self.0, mailbox, *folder, *trigger).await
+            Job::SyncFolder { mailbox, folder, trigger, ticket } => {
+                sync_folder(&self.0, mailbox, *folder, *trigger, *ticket).await
             }
             other => misrouted(other, "changes"),
         }

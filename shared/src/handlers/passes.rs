@@ -9,8 +9,9 @@ use crate::{
     ports::{Clock, JobQueue, PassStore, QueueError, StoreError},
 };
 
-/// A queued pass not started after this long is presumed lost and queued again. Longer than a
-/// busy queue's wait, shorter than an admin's patience.
+/// A queued pass not started this long after its job was enqueued is presumed lost (its job
+/// was dead-lettered before it began) and queued again. Longer than a busy queue's wait,
+/// shorter than an admin's patience.
 pub const PASS_STALE_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// Why a pass could not be requested.
@@ -25,6 +26,9 @@ pub enum PassRequestError {
 }
 
 /// Makes sure a pass of `folder` is queued; returns whether this call enqueued it.
+///
+/// Safe to cancel or to fail at any point (see [`PassStore`]): the mark that makes later
+/// triggers join this pass is written only once its job is enqueued.
 pub async fn request_pass(
     passes: &dyn PassStore,
     queue: &dyn JobQueue,
@@ -33,19 +37,15 @@ pub async fn request_pass(
     folder: Folder,
     trigger: Trigger,
 ) -> Result<bool, PassRequestError> {
-    if !passes.request_pass(mailbox, folder, clock.now(), PASS_STALE_AFTER).await? {
+    let Some(ticket) = passes.request_pass(mailbox, folder, clock.now(), PASS_STALE_AFTER).await?
+    else {
         return Ok(false);
-    }
-    let job = Job::SyncFolder { mailbox: mailbox.clone(), folder, trigger };
-    if let Err(error) =
-        queue.enqueue(QueueName::Changes, &[Envelope::new(job)], Duration::ZERO).await
-    {
-        // Without the mark the retried trigger queues the pass, instead of coalescing into a
-        // pass that was never queued.
-        if let Err(release) = passes.release_pass(mailbox, folder).await {
-            tracing::warn!(%release, %mailbox, %folder, "could not release the pass mark");
-        }
-        return Err(error.into());
+    };
+    let job = Job::SyncFolder { mailbox: mailbox.clone(), folder, trigger, ticket };
+    queue.enqueue(QueueName::Changes, &[Envelope::new(job)], Duration::ZERO).await?;
+    if let Err(error) = passes.pass_queued(mailbox, folder, ticket, clock.now()).await {
+        // The pass is queued all the same; until a mark holds, triggers queue their own.
+        tracing::warn!(%error, %mailbox, %folder, "could not mark the queued pass");
     }
     Ok(true)
 }

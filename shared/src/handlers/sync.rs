@@ -61,13 +61,14 @@ pub struct SyncDeps {
 /// How long a pass whose folder is busy waits before it is tried again.
 pub const BUSY_FOLDER_RETRY: Duration = Duration::from_secs(1);
 
-/// Runs one pass of `folder` of `mailbox`.
+/// Runs one pass of `folder` of `mailbox`; `ticket` is its job's pass-mark ticket (0: none).
 #[instrument(skip_all, fields(tenant = tracing::field::Empty, %mailbox, %folder, ?trigger))]
 pub async fn sync_folder(
     deps: &SyncDeps,
     mailbox: &MailboxAddress,
     folder: Folder,
     trigger: Trigger,
+    ticket: u64,
 ) -> Outcome {
     let Some(configured) = deps.config.mailbox(mailbox) else {
         tracing::info!("the mailbox is no longer configured; pass dropped");
@@ -81,7 +82,7 @@ pub async fn sync_folder(
             // Clear the pass mark, so that the probe's (or the re-enabled mailbox's) request
             // queues a pass instead of coalescing into this skipped one. The delta cursor
             // stays where it is: the next pass reads what this one would have.
-            if let Err(error) = deps.passes.begin_pass(mailbox, folder).await {
+            if let Err(error) = deps.passes.begin_pass(mailbox, folder, ticket).await {
                 tracing::warn!(%error, "could not clear the pass mark");
             }
             tracing::debug!(%why, "pass skipped");
@@ -99,6 +100,7 @@ pub async fn sync_folder(
         access: MailboxAccess::of(&deps.config, configured),
         folder,
         trigger,
+        ticket,
         sync_from: deps.config.sync_from(configured),
         incoming: configured.incoming,
         tracking: deps.config.tracking(configured),
@@ -158,6 +160,8 @@ struct Pass<'a> {
     access: MailboxAccess,
     folder: Folder,
     trigger: Trigger,
+    /// Its job's pass-mark ticket.
+    ticket: u64,
     sync_from: Option<OffsetDateTime>,
     incoming: bool,
     tracking: TrackingRule,
@@ -169,7 +173,7 @@ struct Pass<'a> {
 impl Pass<'_> {
     async fn run(&mut self) -> Result<Outcome, Failure> {
         let (deps, mailbox, folder) = (self.deps, &self.access.address, self.folder);
-        deps.passes.begin_pass(mailbox, folder).await?;
+        deps.passes.begin_pass(mailbox, folder, self.ticket).await?;
         let mut cursor = deps.cursors.cursor(mailbox, folder).await?;
         let mut started_over = false;
         let mut pages = 0;

@@ -48,8 +48,8 @@ use crate::{
     },
     entra::CachingTokens,
     ports::{
-        AccessToken, Clock, CredentialKey, RequestLimiter, Resource, Secrets, SystemClock, TokenError,
-        Tokens,
+        AccessToken, Clock, CredentialKey, RequestLimiter, Resource, Secrets, SystemClock,
+        TokenError, Tokens,
     },
     telemetry::{self, LogFormat},
     wiring::{Adapters, Wiring},

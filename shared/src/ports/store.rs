@@ -134,41 +134,53 @@ pub trait CursorStore: Send + Sync + std::fmt::Debug {
 /// Coalesces triggers of one folder into one queued pass (DESIGN: notifications that arrive
 /// while a pass is queued join it).
 ///
-/// The protocol, and why it loses no change:
-/// - a trigger calls [`request_pass`](Self::request_pass); on `true` it enqueues a pass, on
-///   `false` a queued pass that has not begun reading will see the change anyway, since a pass
-///   reads the folder's delta from its cursor, not the notification;
-/// - the pass calls [`begin_pass`](Self::begin_pass) *before* it reads, so a change that lands
-///   while it reads requests (and queues) another pass: a pass that already began never
-///   swallows a later change;
-/// - if the enqueue after a `true` fails, the trigger calls
-///   [`release_pass`](Self::release_pass), so the retried trigger (Graph redelivers a
-///   notification we did not answer with 202) queues a pass instead of coalescing into none;
-/// - a mark whose job was lost all the same (the process died between mark and enqueue) stops
-///   coalescing once it is older than `stale_after`; the next trigger queues a pass;
-/// - a late or duplicate pass clearing a newer mark only costs an extra pass, never a change.
+/// The rule the protocol keeps: a folder's mark says "queued" only while a job that will run
+/// the pass exists and has not begun reading. A trigger that joins a mark therefore always
+/// has a pass that will see its change, whatever fails, is cancelled or dies in between:
+/// - a trigger calls [`request_pass`](Self::request_pass): `None` joins the queued pass;
+///   `Some(ticket)` means none is queued, and the trigger enqueues a job carrying the ticket,
+///   *then* calls [`pass_queued`](Self::pass_queued), which sets the mark unless that job (or
+///   a later one) already began. Tickets grow per folder, in the order the store issued them;
+/// - the pass calls [`begin_pass`](Self::begin_pass) with its ticket *before* it reads: that
+///   clears the mark and records the ticket as begun, so a change that lands while it reads
+///   requests (and queues) another pass, and a mark written late for a job that already
+///   began is refused;
+/// - a trigger cancelled or dead after `request_pass` leaves no mark, only an unused ticket;
+///   one stopped after its enqueue leaves a job without a mark: one pass too many at worst;
+/// - a mark whose job is gone all the same (dead-lettered before it began) stops coalescing
+///   once it is older than `stale_after`, counted from when its job was enqueued;
+/// - racing triggers that all find no mark each enqueue a pass (until one of them marks):
+///   extra passes cost a delta read each, never a change.
 #[async_trait]
 pub trait PassStore: Send + Sync + std::fmt::Debug {
-    /// Marks a pass as queued. `true`: the caller must enqueue one (none is queued, or the
-    /// mark is older than `stale_after` and its job is presumed lost); `false`: a queued pass
-    /// that has not started yet will see this change.
+    /// `None`: a pass is queued and has not begun, it will see this change (its mark is
+    /// younger than `stale_after`). `Some(ticket)`: the caller enqueues a pass carrying
+    /// `ticket`, then reports it with [`pass_queued`](Self::pass_queued).
     async fn request_pass(
         &self,
         mailbox: &MailboxAddress,
         folder: Folder,
         now: OffsetDateTime,
         stale_after: std::time::Duration,
-    ) -> Result<bool, StoreError>;
-    /// Clears the mark as a pass starts reading, so later changes queue a new pass.
-    async fn begin_pass(&self, mailbox: &MailboxAddress, folder: Folder) -> Result<(), StoreError>;
-    /// Clears the mark of a pass whose enqueue failed, so the next trigger queues one.
-    async fn release_pass(
+    ) -> Result<Option<u64>, StoreError>;
+    /// The job of `ticket` is enqueued (at `now`): later requests join it, unless it (or a
+    /// job with a later ticket) began already.
+    async fn pass_queued(
         &self,
         mailbox: &MailboxAddress,
         folder: Folder,
-    ) -> Result<(), StoreError> {
-        self.begin_pass(mailbox, folder).await
-    }
+        ticket: u64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The pass of `ticket` starts reading: clears the mark, so later changes queue a new pass,
+    /// and refuses later marks of this ticket or an earlier one. Ticket 0 (a job of an earlier
+    /// version, or a pass no trigger waits for) only clears the mark.
+    async fn begin_pass(
+        &self,
+        mailbox: &MailboxAddress,
+        folder: Folder,
+        ticket: u64,
+    ) -> Result<(), StoreError>;
 }
 
 /// Internet Message-ID to Dataverse activity, across all mailboxes (DESIGN invariant 3).

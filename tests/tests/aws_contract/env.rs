@@ -68,6 +68,7 @@ async fn configured_from_the_environment() {
         mailbox: MailboxAddress::parse("env@aws.example").unwrap(),
         folder: Folder::Inbox,
         trigger: Trigger::Poll,
+        ticket: 0,
     });
     sqs.enqueue(QueueName::Writes, std::slice::from_ref(&job), Duration::ZERO).await.unwrap();
     let got = sqs.receive(QueueName::Writes, 1, Duration::from_secs(30)).await.unwrap();

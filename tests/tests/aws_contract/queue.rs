@@ -34,6 +34,7 @@ fn job(local: &str) -> Envelope {
         mailbox: MailboxAddress::parse(format!("{local}@aws.example")).unwrap(),
         folder: Folder::Inbox,
         trigger: Trigger::Sweep,
+        ticket: 0,
     })
 }
 

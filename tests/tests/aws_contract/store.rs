@@ -1,5 +1,5 @@
 //! What the DynamoDB twin adds to the store contract: conditional writes racing across
-//! separate clients, TTL on pass marks, guarded status updates, subscriptions kept twice.
+//! separate clients, pass items that never expire, guarded status updates, subscriptions kept twice.
 
 use std::{sync::Arc, time::Duration};
 
@@ -69,38 +69,55 @@ async fn writers_racing_on_one_message_id_leave_exactly_one_activity() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writers_racing_on_one_pass_mark_queue_exactly_one_pass() {
+async fn writers_racing_on_one_pass_item_get_distinct_tickets_and_then_join_one_mark() {
     let (a, b, _) = two_writers().await;
     let m = mailbox("racing-writers");
+    let stale_after = Duration::from_secs(600);
     let requests = (0..20).map(|i| {
         let store: Arc<dyn PassStore> = if i % 2 == 0 { a.clone() } else { b.clone() };
         let m = m.clone();
-        tokio::spawn(async move {
-            store.request_pass(&m, Folder::Inbox, T0, Duration::from_secs(600)).await.unwrap()
-        })
+        tokio::spawn(async move { store.request_pass(&m, Folder::Inbox, T0, stale_after).await })
     });
-    let queued = join_all(requests).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
-    assert_eq!(queued, 1);
+    let mut tickets: Vec<u64> =
+        join_all(requests).await.into_iter().filter_map(|r| r.unwrap().unwrap()).collect();
+    assert_eq!(tickets.len(), 20, "no mark yet: every request is told to enqueue");
+    tickets.sort_unstable();
+    assert_eq!(tickets, (1..=20).collect::<Vec<u64>>(), "one ticket each, in the item's order");
+    a.pass_queued(&m, Folder::Inbox, 7, T0).await.unwrap();
+    assert_eq!(b.request_pass(&m, Folder::Inbox, T0, stale_after).await.unwrap(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pass_mark_may_expire_by_ttl_once_stale_and_staleness_never_waits_for_it() {
+async fn a_mark_of_the_earlier_format_coalesces_nothing_and_loses_its_ttl() {
     let (store, _, table) = two_writers().await;
-    let m = mailbox("ttl");
+    let m = mailbox("earlier-format");
+    let (pk, sk) = (format!("mbx#{m}"), "pass#sentitems");
+    // As the previous version wrote it: a fresh mark whose job may have been lost.
+    let client = aws_sdk_dynamodb::Client::new(&Moto::shared().sdk_config().await);
+    let now = T0.unix_timestamp_nanos().to_string();
+    let expires = (T0 + Duration::from_secs(600)).unix_timestamp().to_string();
+    client
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S(pk.clone()))
+        .item("sk", AttributeValue::S(sk.into()))
+        .item("marked_at", AttributeValue::N(now))
+        .item(TTL_ATTRIBUTE, AttributeValue::N(expires))
+        .send()
+        .await
+        .unwrap();
     let stale_after = Duration::from_secs(600);
-    assert!(store.request_pass(&m, Folder::SentItems, T0, stale_after).await.unwrap());
-    let item = raw_item(&table, &format!("mbx#{m}"), "pass#sentitems").await;
-    let expected = (T0 + stale_after).unix_timestamp().to_string();
-    assert_eq!(item.get(TTL_ATTRIBUTE), Some(&AttributeValue::N(expected)));
+    let ticket = store.request_pass(&m, Folder::SentItems, T0, stale_after).await.unwrap();
+    assert_eq!(ticket, Some(1));
+    // The item keeps its tickets for good: TTL must never reset them.
+    let item = raw_item(&table, &pk, sk).await;
+    assert!(!item.contains_key(TTL_ATTRIBUTE) && !item.contains_key("marked_at"), "{item:?}");
     let client = aws_sdk_dynamodb::Client::new(&Moto::shared().sdk_config().await);
     let ttl = client.describe_time_to_live().table_name(&table).send().await.unwrap();
     let ttl = ttl.time_to_live_description.unwrap();
     assert_eq!(ttl.time_to_live_status, Some(TimeToLiveStatus::Enabled));
     assert_eq!(ttl.attribute_name.as_deref(), Some(TTL_ATTRIBUTE));
     assert_eq!(crate::moto::TTL_ATTRIBUTE, TTL_ATTRIBUTE, "the table is made as the adapter needs");
-    // The mark is still there (TTL deletes lazily, if ever), yet it no longer coalesces.
-    let later = T0 + stale_after;
-    assert!(store.request_pass(&m, Folder::SentItems, later, stale_after).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

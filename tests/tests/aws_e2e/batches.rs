@@ -20,6 +20,7 @@ async fn send_pass_and_poison(app: &AwsApp, url: &str) {
         mailbox: MailboxAddress::parse(ALICE).unwrap(),
         folder: Folder::Inbox,
         trigger: Trigger::Sweep,
+        ticket: 0,
     };
     let sqs = aws_sdk_sqs::Client::new(&app.sdk);
     for body in [Envelope::new(pass).to_body(), r#"{"v":"99","job":"from the future"}"#.into()] {

@@ -263,6 +263,7 @@ async fn sync_answers_an_sqs_event_with_the_one_message_it_could_not_settle() {
         mailbox: MailboxAddress::parse(ALICE).unwrap(),
         folder: Folder::Inbox,
         trigger: Trigger::Sweep,
+        ticket: 0,
     };
     let sqs = aws_sdk_sqs::Client::new(&app.sdk);
     let url = &app.queues[&QueueName::Changes].0;

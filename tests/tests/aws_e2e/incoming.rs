@@ -74,7 +74,12 @@ async fn a_dataverse_outage_is_retried_and_a_redelivered_batch_creates_nothing_t
         NewMessage::new("Delivery date for order 5521").from("Maria Garcia", MARIA).to(CAROL),
     );
     let carol = MailboxAddress::parse(CAROL).unwrap();
-    let pass = Job::SyncFolder { mailbox: carol, folder: Folder::Inbox, trigger: Trigger::Sweep };
+    let pass = Job::SyncFolder {
+        mailbox: carol,
+        folder: Folder::Inbox,
+        trigger: Trigger::Sweep,
+        ticket: 0,
+    };
     app.sync
         .queue()
         .enqueue(QueueName::Changes, &[Envelope::new(pass)], Duration::ZERO)

@@ -54,7 +54,7 @@ async fn a_mailbox_the_tenant_does_not_have_is_parked_with_the_address_named() {
     with_ghost.mailboxes.push(extra);
     let mut deps = env.sync_deps();
     deps.config = std::sync::Arc::new(with_ghost);
-    let outcome = sync_folder(&deps, &mailbox(ghost), Folder::Inbox, Trigger::Sweep).await;
+    let outcome = sync_folder(&deps, &mailbox(ghost), Folder::Inbox, Trigger::Sweep, 0).await;
     let Outcome::Parked { reason } = outcome else { panic!("{outcome:?}") };
     assert!(reason.contains("ErrorInvalidUser"), "{reason}");
     assert!(reason.contains("no user ghost@contoso.example"), "{reason}");
@@ -72,7 +72,7 @@ async fn a_token_service_refusal_carries_the_entra_code_and_its_verdict() {
     };
     *env.tokens.fail_with.lock().unwrap() = Some(refusal(false));
     let outcome =
-        sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep).await;
+        sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep, 0).await;
     let Outcome::Parked { reason } = outcome else { panic!("{outcome:?}") };
     assert!(reason.starts_with("inbox pass of alice@contoso.example: AADSTS7000222"), "{reason}");
 
@@ -80,7 +80,7 @@ async fn a_token_service_refusal_carries_the_entra_code_and_its_verdict() {
     // Past the few seconds the callers' cache answers a failure from memory.
     env.clock.advance(std::time::Duration::from_secs(6));
     let outcome =
-        sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep).await;
+        sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep, 0).await;
     assert!(matches!(outcome, Outcome::Failed { retryable: true, .. }), "{outcome:?}");
     let health = env.status(ALICE).await.health;
     assert!(matches!(health, Health::Failing { retryable: true, .. }), "{health:?}");
@@ -93,7 +93,7 @@ async fn a_stored_link_outside_graph_url_is_not_followed_and_the_folder_starts_o
     let foreign = DeltaCursor::Delta("https://graph.elsewhere.example/v1.0/users/x/mailFolders('inbox')/messages/delta?$deltatoken=abc".into());
     env.store.put_cursor(&mailbox(ALICE), Folder::Inbox, &foreign).await.unwrap();
     let outcome =
-        sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep).await;
+        sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep, 0).await;
     assert_eq!(outcome, Outcome::Done);
     assert_eq!(env.queue.drain_writes().len(), 1);
     let Some(DeltaCursor::Delta(link)) = env.cursor(ALICE, Folder::Inbox).await else { panic!() };
@@ -110,12 +110,12 @@ async fn a_user_without_an_exchange_mailbox_is_parked_with_what_to_do() {
     };
     let env = Env::with(options).await;
     let outcome =
-        sync_folder(&env.sync_deps(), &mailbox(unlicensed), Folder::Inbox, Trigger::Sweep).await;
+        sync_folder(&env.sync_deps(), &mailbox(unlicensed), Folder::Inbox, Trigger::Sweep, 0).await;
     let Outcome::Parked { reason } = outcome else { panic!("{outcome:?}") };
     assert!(reason.contains("MailboxNotEnabledForRESTAPI"), "{reason}");
     assert!(reason.contains("has no Exchange Online mailbox"), "{reason}");
     assert_eq!(
-        sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep).await,
+        sync_folder(&env.sync_deps(), &mailbox(ALICE), Folder::Inbox, Trigger::Sweep, 0).await,
         Outcome::Done
     );
 }

@@ -203,9 +203,10 @@ impl Env {
 
     /// Takes the queued passes as if they had started (their coalescing marks cleared).
     pub async fn take_passes(&self) -> Vec<(MailboxAddress, Folder, Trigger)> {
-        let passes = self.queue.drain_passes();
-        for (mailbox, folder, _) in &passes {
-            self.store.begin_pass(mailbox, *folder).await.unwrap();
+        let mut passes = Vec::new();
+        for (mailbox, folder, trigger, ticket) in self.queue.drain_passes() {
+            self.store.begin_pass(&mailbox, folder, ticket).await.unwrap();
+            passes.push((mailbox, folder, trigger));
         }
         passes
     }

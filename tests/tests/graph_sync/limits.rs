@@ -39,7 +39,7 @@ async fn many_concurrent_requests_never_exceed_four_per_app_and_mailbox() {
     });
     let alice = mailbox(ALICE);
     let passes = [Folder::Inbox, Folder::SentItems, Folder::Inbox, Folder::SentItems]
-        .map(|folder| sync_folder(&deps, &alice, folder, Trigger::Sweep));
+        .map(|folder| sync_folder(&deps, &alice, folder, Trigger::Sweep, 0));
     let (reads, passes) = tokio::join!(join_all(reads), join_all(passes));
     assert!(reads.iter().all(Result::is_ok), "{reads:?}");
     // A second pass of a folder whose pass runs is put back on the queue (one at a time).

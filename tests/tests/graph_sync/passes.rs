@@ -21,7 +21,7 @@ use time::macros::datetime;
 use super::common::{ALICE, BOB, Env, Options, SimTime, mailbox};
 
 async fn pass(env: &Env, address: &str, folder: Folder) -> Outcome {
-    sync_folder(&env.sync_deps(), &mailbox(address), folder, Trigger::Sweep).await
+    sync_folder(&env.sync_deps(), &mailbox(address), folder, Trigger::Sweep, 0).await
 }
 
 fn deliver_many(env: &Env, address: &str, n: usize, prefix: &str) -> Vec<String> {
@@ -272,6 +272,7 @@ async fn a_long_backlog_continues_in_a_follow_up_job() {
     let status = env.status(ALICE).await;
     assert_eq!((status.health, status.emails_seen), (Health::CatchingUp, 100));
     let follow_up = env.queue.drain_passes();
+    let follow_up: Vec<_> = follow_up.into_iter().map(|(m, f, t, _)| (m, f, t)).collect();
     assert_eq!(follow_up, vec![(mailbox(ALICE), Folder::Inbox, Trigger::Sweep)]);
 
     assert_eq!(pass(&env, ALICE, Folder::Inbox).await, Outcome::Done);

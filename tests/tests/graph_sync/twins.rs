@@ -124,12 +124,14 @@ impl MemQueue {
             .collect()
     }
 
-    /// Takes the folder passes of the changes queue.
-    pub fn drain_passes(&self) -> Vec<(MailboxAddress, Folder, Trigger)> {
+    /// Takes the folder passes of the changes queue, with their pass-mark tickets.
+    pub fn drain_passes(&self) -> Vec<(MailboxAddress, Folder, Trigger, u64)> {
         self.drain(QueueName::Changes)
             .into_iter()
             .map(|job| match job {
-                Job::SyncFolder { mailbox, folder, trigger } => (mailbox, folder, trigger),
+                Job::SyncFolder { mailbox, folder, trigger, ticket } => {
+                    (mailbox, folder, trigger, ticket)
+                }
                 other => panic!("not a pass: {other:?}"),
             })
             .collect()

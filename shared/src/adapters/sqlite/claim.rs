@@ -24,7 +24,8 @@ pub struct Claim {
 pub struct Recovered {
     /// Jobs that were in flight: visible again now.
     pub jobs: u64,
-    /// Pass marks of passes that may never run: dropped.
+    /// Pass marks cleared: their jobs are still queued, but a restart is a cheap moment to
+    /// make sure no mark outlives its job (a cleared mark costs one pass at most).
     pub pass_marks: u64,
 }
 
@@ -66,7 +67,10 @@ impl Database {
                     "UPDATE jobs SET visible_at = ?1, leased = 0 WHERE leased = 1 AND visible_at > ?1",
                     [now],
                 )?;
-                let pass_marks = conn.execute("DELETE FROM pass_marks", [])?;
+                let pass_marks = conn.execute(
+                    "UPDATE pass_marks SET queued = NULL, queued_at = NULL WHERE queued IS NOT NULL",
+                    [],
+                )?;
                 Ok(Recovered { jobs: jobs as u64, pass_marks: pass_marks as u64 })
             })
             .await?;

@@ -83,6 +83,20 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE mailbox_status ADD COLUMN next_retry INTEGER;",
     // 4: what a subscription was created as (ports::SubscriptionShape; NULL: not known yet).
     "ALTER TABLE subscriptions ADD COLUMN shape TEXT;",
+    // 5: pass marks with tickets: a mark is written after its job is enqueued and refused once
+    // that job began (the old marks only coalesce: dropping them costs a pass at most).
+    "
+    DROP TABLE pass_marks;
+    CREATE TABLE pass_marks (
+        mailbox   TEXT    NOT NULL,
+        folder    TEXT    NOT NULL,
+        ticket    INTEGER NOT NULL,           -- the last ticket issued
+        begun     INTEGER NOT NULL DEFAULT 0, -- the last ticket whose pass began
+        queued    INTEGER,                    -- the ticket of the queued pass, if any
+        queued_at INTEGER,                    -- when its job was enqueued (Unix nanoseconds)
+        PRIMARY KEY (mailbox, folder)
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// The version this build writes.

@@ -126,6 +126,7 @@ fn sync_job(local: &str) -> Envelope {
         mailbox: mailbox(local),
         folder: Folder::Inbox,
         trigger: Trigger::Notification,
+        ticket: 0,
     })
 }
 
@@ -206,8 +207,10 @@ macro_rules! store_contract {
             a_pass_requested_twice_before_it_begins_is_queued_once,
             a_request_after_a_pass_began_queues_another,
             a_stale_pass_mark_does_not_block_forever,
-            a_released_mark_lets_the_next_request_queue_a_pass,
-            concurrent_requests_queue_exactly_one_pass,
+            a_request_that_never_enqueued_leaves_no_mark,
+            a_mark_for_a_pass_that_already_began_is_refused,
+            an_older_pass_beginning_late_leaves_a_newer_mark,
+            concurrent_requests_get_distinct_tickets_and_then_join,
             passes_of_different_folders_and_mailboxes_do_not_coalesce,
         );
     };

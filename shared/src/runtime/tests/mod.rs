@@ -43,6 +43,7 @@ fn job(local: &str) -> Envelope {
         mailbox: MailboxAddress::parse(format!("{local}@runtime.example")).unwrap(),
         folder: Folder::Inbox,
         trigger: Trigger::Notification,
+        ticket: 0,
     })
 }
 

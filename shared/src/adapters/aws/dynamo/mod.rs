@@ -11,7 +11,7 @@
 //! | subscription, by id          | `sub#{id}`            | `subscription`    | `mailbox`, `folder`, `subscription_expires`, `client_state` |
 //! | subscription, by mailbox     | `mbx#{mailbox}`       | `sub#{id}`        | the same (both written in one transaction) |
 //! | delta cursor                 | `mbx#{mailbox}`       | `cursor#{folder}` | `kind` (`next`/`delta`), `link` |
-//! | pass mark                    | `mbx#{mailbox}`       | `pass#{folder}`   | `marked_at` (ns), `expires_at` (TTL) |
+//! | pass mark                    | `mbx#{mailbox}`       | `pass#{folder}`   | `ticket`, `begun`, `queued`, `queued_at` (ns) |
 //! | Message-ID to activity       | `msgid#{message-id}`  | `activity`        | `activity`, `message_id` |
 //! | mailbox status               | `status`              | `mbx#{mailbox}`   | counters, `health`, `health_state`, `next_retry`, times (ns) |
 //!
@@ -27,12 +27,11 @@
 //!
 //! # What expires
 //!
-//! Only pass marks carry `expires_at`: a mark older than `stale_after` no longer coalesces
-//! anything, so TTL may delete it any time after that (`expires_at` = marked + `stale_after`).
-//! The code never relies on the deletion: `request_pass` compares `marked_at` itself, and
-//! TTL deletes lazily (typically within days). Dedupe entries do not expire: they are the
-//! guarantee that one email is one activity (DESIGN invariant 3), and a sweep or a reset delta
-//! cursor can meet a years-old email again; an entry costs about 100 bytes, a few cents per
+//! Only the Graph request slots of the limiter carry `expires_at`. Pass items never expire:
+//! their tickets must only grow (see the `passes` module); a request removes the `expires_at`
+//! that marks of earlier versions carried; a stale mark is recognised by its `queued_at`.
+//! Dedupe entries do not expire: they are the guarantee that one email is one activity (DESIGN
+//! invariant 3), and a sweep or a reset delta cursor can meet a years-old email again; an entry costs about 100 bytes, a few cents per
 //! million emails a month. Subscriptions are deleted by `subscribe`, which knows when Graph
 //! dropped them; their Graph expiry is `subscription_expires`, deliberately not the TTL
 //! attribute.

@@ -97,8 +97,12 @@ async fn the_writer_thread_outpaces_spawn_blocking() {
 async fn queue_throughput() {
     let (queue, _store, _dir) = queue_and_store();
     let mailbox = MailboxAddress::parse("bench@bench.example").unwrap();
-    let job =
-        Envelope::new(Job::SyncFolder { mailbox, folder: Folder::Inbox, trigger: Trigger::Poll });
+    let job = Envelope::new(Job::SyncFolder {
+        mailbox,
+        folder: Folder::Inbox,
+        trigger: Trigger::Poll,
+        ticket: 0,
+    });
     let batch: Vec<Envelope> = (0..10).map(|_| job.clone()).collect();
     let (started, cpu) = (Instant::now(), cpu_seconds());
     join_all((0..8).map(|_| {

@@ -27,13 +27,18 @@ async fn a_claim_releases_what_a_dead_process_left_in_flight_and_refuses_a_secon
     assert_eq!(leased.unwrap().len(), 2);
     let now = OffsetDateTime::now_utc();
     let stale = Duration::from_secs(600);
-    assert!(store.request_pass(&mailbox, Folder::Inbox, now, stale).await.unwrap());
+    let ticket = store.request_pass(&mailbox, Folder::Inbox, now, stale).await.unwrap();
+    store.pass_queued(&mailbox, Folder::Inbox, ticket.unwrap(), now).await.unwrap();
 
     let (claim, recovered) = db.claim().await.unwrap();
     assert_eq!(recovered, Recovered { jobs: 2, pass_marks: 1 });
     let again = queue.receive(QueueName::Subscriptions, 10, Duration::from_secs(300)).await;
     assert_eq!(again.unwrap().len(), 3, "the two in flight are visible again, with the third");
-    assert!(store.request_pass(&mailbox, Folder::Inbox, now, stale).await.unwrap());
+    let ticket = store.request_pass(&mailbox, Folder::Inbox, now, stale).await.unwrap();
+    store
+        .pass_queued(&mailbox, Folder::Inbox, ticket.expect("the mark was cleared"), now)
+        .await
+        .unwrap();
 
     let refused = db.claim().await.unwrap_err();
     assert!(refused.message.contains("another exsync"), "{}", refused.message);

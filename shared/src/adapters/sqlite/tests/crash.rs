@@ -87,6 +87,7 @@ fn job(name: &str) -> Envelope {
         mailbox: MailboxAddress::parse(format!("{name}@crash.example")).unwrap(),
         folder: Folder::Inbox,
         trigger: Trigger::Poll,
+        ticket: 0,
     })
 }
 

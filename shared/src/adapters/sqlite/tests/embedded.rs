@@ -20,6 +20,7 @@ fn job(local: &str) -> Envelope {
         mailbox: MailboxAddress::parse(format!("{local}@embedded.example")).unwrap(),
         folder: Folder::Inbox,
         trigger: Trigger::Poll,
+        ticket: 0,
     })
 }
 

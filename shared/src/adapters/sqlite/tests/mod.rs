@@ -6,6 +6,7 @@ mod claim;
 mod contract;
 mod crash;
 mod embedded;
+mod passes;
 
 use std::sync::Arc;
 
