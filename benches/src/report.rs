@@ -250,7 +250,7 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
         "{} idle mailboxes ({} subscriptions, created in {:.0} s at start-up). Measured: one \
          hourly upkeep run ({} requests), one sweep of every folder ({} requests), one poll round \
          of every folder ({} requests). An hour of exsync = upkeep + sweeps ({:.2} an hour, \
-         `sweep_interval` {}) + renewals (each subscription one PATCH per half-life: {:.0} an \
+         `sweep_interval` {:.0} h) + renewals (each subscription one PATCH per half-life: {:.0} an \
          hour); an hour of the 5-minute poller (the same code with `poll_interval = \"5m\"` and \
          no `public_url`) = 12 poll rounds.\n",
         idle.mailboxes,
@@ -260,7 +260,7 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
         idle.sweep,
         idle.poll,
         idle.sweeps_per_hour,
-        format!("{:.0} h", 1.0 / idle.sweeps_per_hour),
+        1.0 / idle.sweeps_per_hour,
         idle.renewals_per_hour
     );
     t.head(&["figure", "target", "measured", "result"]);

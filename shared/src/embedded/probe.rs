@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::Embedded;
-use crate::{domain::MailboxAddress, handlers::schedule, ports::StatusStore, status::MailboxStatus};
+use crate::{
+    domain::MailboxAddress, handlers::schedule, ports::StatusStore, status::MailboxStatus,
+};
 
 /// How often the statuses are read (one query of the state database).
 const PROBE_TICK: Duration = Duration::from_secs(2);

@@ -74,8 +74,7 @@ pub async fn revive(
     mailbox: &MailboxAddress,
 ) {
     for folder in Folder::ALL {
-        if let Err(error) =
-            request_pass(passes, queue, clock, mailbox, folder, Trigger::Poll).await
+        if let Err(error) = request_pass(passes, queue, clock, mailbox, folder, Trigger::Poll).await
         {
             tracing::warn!(%error, %mailbox, %folder, "could not request a pass; probing later");
         }
