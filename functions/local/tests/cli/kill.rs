@@ -104,15 +104,25 @@ async fn serve_killed_at_random_moments_mid_stream_loses_and_duplicates_nothing(
         assert!(Instant::now() < deadline, "{missing} of {} emails missing after 60 s", sent.len());
         sleep(Duration::from_millis(100)).await;
     }
-    // Nothing may be left behind: no job waiting, leased or delayed.
+    // Nothing may be left behind: no job waiting, leased or delayed. Graph retries the
+    // notifications it could not deliver while serve was down a minute later (its time), and
+    // each may ask for a pass: their simulated time is moved on until all have arrived and
+    // been handled, so none lands after the final look.
     let state = Embedded::open(Config::load(&config).unwrap()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let left = depths(&state).await;
-        if left.iter().all(|(_, d)| d.is_idle()) {
+        let retrying = org.cloud.graph.notification_stats().retrying;
+        if retrying == 0 && left.iter().all(|(_, d)| d.is_idle()) {
             break;
         }
-        assert!(Instant::now() < deadline, "the queues did not empty: {left:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the queues did not empty: {left:?}; {retrying} notifications still retried"
+        );
+        if retrying > 0 {
+            org.cloud.clock.advance(Duration::from_secs(60));
+        }
         sleep(Duration::from_millis(100)).await;
     }
     let stopped = Command::new("kill").args(["-TERM", &last.id().to_string()]).status().unwrap();

@@ -64,6 +64,8 @@ pub struct NotificationStats {
     pub dropped_slow: u64,
     /// Notifications discarded after retrying for the give-up time.
     pub dropped_expired: u64,
+    /// Notifications whose POST failed, waiting for a retry now.
+    pub retrying: u64,
     /// Notifications lost while a subscription waited for reauthorization.
     pub dropped_paused: u64,
     /// Batches held back because the endpoint was flagged slow.
@@ -214,10 +216,15 @@ impl Notifier {
     /// POSTs once; on failure hands the batch to a retry task.
     async fn deliver(&self, url: &str, items: Vec<Outgoing>) {
         if !self.post(url, &items).await {
+            self.stat(|s| s.retrying += items.len() as u64);
             let this = self.clone();
             let url = url.to_string();
             let first_failure = self.inner.clock.now();
-            tokio::spawn(async move { this.retry(url, items, first_failure).await });
+            tokio::spawn(async move {
+                let count = items.len() as u64;
+                this.clone().retry(url, items, first_failure).await;
+                this.stat(|s| s.retrying -= count);
+            });
         }
     }
 
