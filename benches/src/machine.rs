@@ -9,15 +9,7 @@ pub fn describe() -> String {
         .and_then(|l| l.split(':').nth(1))
         .map(str::trim)
         .unwrap_or("unknown CPU");
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let gib = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
-    format!("{cores} cores ({model}), {gib:.0} GiB, {}", std::env::consts::ARCH)
+    format!("{} cores ({model}), {:.0} GiB, {}", cores(), memory_gib(), std::env::consts::ARCH)
 }
 
 /// The 1-minute load average now: other work on the machine skews every figure.
@@ -30,15 +22,7 @@ pub fn load() -> String {
 
 /// Cores and memory, for a table cell.
 pub fn short() -> String {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let gib = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
-    format!("{cores} cores, {gib:.0} GiB")
+    format!("{} cores, {:.0} GiB", cores(), memory_gib())
 }
 
 /// Today, UTC, as `YYYY-MM-DD HH:MM`.
@@ -69,4 +53,19 @@ pub fn commit(root: &std::path::Path) -> String {
     let dirty =
         git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     if dirty { format!("{head}+dirty") } else { head }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Total memory (`MemTotal`), in GiB; 0 where /proc/meminfo cannot be read.
+fn memory_gib() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("MemTotal"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0)
 }

@@ -16,6 +16,7 @@
 //!     queries, `$batch`, service protection limits).
 //! - [`cloud`]: all three started together on one CA, clock and token issuer, with the
 //!   directory set-up an admin does and the exsync configuration that points at them.
+//! - [`settle`]: waiting for exsync's queues to go quiet.
 //! - [`scenario`]: the demo organisation (two Exchange tenants, Dataverse on a third) and a
 //!   realistic stream of its mail.
 
@@ -29,4 +30,5 @@ pub mod graph;
 pub mod jwt;
 pub mod scenario;
 pub mod server;
+pub mod settle;
 pub mod tls;

@@ -15,7 +15,7 @@ use exsync_shared::{
         subscribe, tokens::TokensFunction,
     },
     listener,
-    ports::{AccessToken, CredentialKey, QueueDepths, Resource, StatusStore, TokenError, Tokens},
+    ports::{AccessToken, CredentialKey, Resource, StatusStore, TokenError, Tokens},
     status::MailboxStatus,
     tokens_api::{TokenRequest, TokenResponse},
 };
@@ -262,23 +262,8 @@ impl AwsApp {
 
     /// Waits until the changes and writes queues hold nothing for half a second.
     pub async fn quiet(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let mut quiet_since = None;
-        loop {
-            let mut idle = true;
-            for queue in [QueueName::Changes, QueueName::Writes] {
-                idle &= self.write.queue().depth(queue).await.expect("depth").is_idle();
-            }
-            let now = tokio::time::Instant::now();
-            match (idle, quiet_since) {
-                (true, Some(since)) if now - since >= Duration::from_millis(500) => return,
-                (true, None) => quiet_since = Some(now),
-                (true, Some(_)) => {}
-                (false, _) => quiet_since = None,
-            }
-            assert!(now < deadline, "the queues did not settle within 30 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (settle, limit) = (Duration::from_millis(500), Duration::from_secs(30));
+        exsync_sim::settle::until_quiet(self.write.queue().as_ref(), settle, limit).await;
     }
 }
 

@@ -7,8 +7,9 @@ use exsync_shared::{
     config::Config,
     domain::MailboxAddress,
     embedded::{Embedded, ServeError},
-    jobs::QueueName,
-    ports::{QueueDepths, StatusStore},
+    jobs::{Envelope, Job, QueueName},
+    model::EmailRecord,
+    ports::{JobQueue, StatusStore},
     status::MailboxStatus,
 };
 use exsync_sim::{
@@ -224,26 +225,23 @@ impl TestApp {
         }
     }
 
+    /// Puts a write job for `record` of `mailbox` on the writes queue, as `sync` would (a
+    /// redelivery, or a message gone from Graph before its write).
+    pub async fn enqueue_write(&self, mailbox: &str, record: EmailRecord) {
+        let job = Job::WriteEmail {
+            mailbox: MailboxAddress::parse(mailbox).unwrap(),
+            email: Box::new(record),
+            track_if: None,
+        };
+        let queue = self.exsync.queue();
+        queue.enqueue(QueueName::Writes, &[Envelope::new(job)], Duration::ZERO).await.unwrap();
+    }
+
     /// Waits until the changes and writes queues hold nothing (ready, in flight or delayed)
     /// for a quarter of a second.
     pub async fn quiet(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let mut quiet_since = None;
-        loop {
-            let mut idle = true;
-            for queue in [QueueName::Changes, QueueName::Writes] {
-                idle &= self.exsync.queue().depth(queue).await.expect("depth").is_idle();
-            }
-            let now = tokio::time::Instant::now();
-            match (idle, quiet_since) {
-                (true, Some(since)) if now - since >= Duration::from_millis(250) => return,
-                (true, None) => quiet_since = Some(now),
-                (true, Some(_)) => {}
-                (false, _) => quiet_since = None,
-            }
-            assert!(now < deadline, "the queues did not settle within 20 s");
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let (settle, limit) = (Duration::from_millis(250), Duration::from_secs(20));
+        exsync_sim::settle::until_quiet(self.exsync.queue().as_ref(), settle, limit).await;
     }
 
     /// Stops serving and waits for it to finish its work in flight.

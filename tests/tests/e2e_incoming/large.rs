@@ -1,13 +1,10 @@
 //! A body too large for a queue message (256 KiB) travels without it, and `write` reads it
 //! from Graph: the email lands complete.
 
-use std::time::Duration;
-
 use exsync_shared::{
-    domain::{Folder, GraphItemId, InternetMessageId, MailboxAddress},
-    jobs::{Envelope, Job, QueueName},
+    domain::{Folder, GraphItemId, InternetMessageId},
     model::{EmailAddress, EmailRecord, Importance},
-    ports::{JobQueue, MAX_BODY_BYTES},
+    ports::MAX_BODY_BYTES,
 };
 use exsync_sim::graph::NewMessage;
 
@@ -71,16 +68,7 @@ async fn an_email_whose_body_is_gone_from_the_mailbox_is_written_marked_truncate
         importance: Importance::Normal,
         has_attachments: false,
     };
-    let job = Job::WriteEmail {
-        mailbox: MailboxAddress::parse(ALICE).unwrap(),
-        email: Box::new(record),
-        track_if: None,
-    };
-    app.exsync
-        .queue()
-        .enqueue(QueueName::Writes, &[Envelope::new(job)], Duration::ZERO)
-        .await
-        .unwrap();
+    app.enqueue_write(ALICE, record).await;
     let email = app.landed(&gone.internet_message_id).await;
     assert_eq!(email.subject.as_deref(), Some("Deleted right away"));
     assert_eq!(email.description.as_deref().unwrap_or_default(), "");

@@ -2,13 +2,9 @@
 //! a delta round that replays everything, and a write job delivered again each leave one
 //! email activity.
 
-use std::time::Duration;
-
 use exsync_shared::{
-    domain::{Folder, GraphItemId, InternetMessageId, MailboxAddress},
-    jobs::{Envelope, Job, QueueName},
+    domain::{Folder, GraphItemId, InternetMessageId},
     model::{EmailAddress, EmailRecord, Importance},
-    ports::JobQueue,
 };
 use exsync_sim::graph::{NewMessage, NotificationFaults};
 
@@ -133,16 +129,7 @@ async fn a_duplicate_notification_a_replayed_delta_round_and_a_redelivered_job_c
         importance: Importance::Normal,
         has_attachments: false,
     };
-    let job = Job::WriteEmail {
-        mailbox: MailboxAddress::parse(ALICE).unwrap(),
-        email: Box::new(record),
-        track_if: None,
-    };
-    app.exsync
-        .queue()
-        .enqueue(QueueName::Writes, &[Envelope::new(job)], Duration::ZERO)
-        .await
-        .unwrap();
+    app.enqueue_write(ALICE, record).await;
     app.status_where(ALICE, "done with the redelivered job", |s| {
         s.emails_duplicate > replayed.emails_duplicate
     })
