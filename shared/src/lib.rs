@@ -22,6 +22,8 @@
 //!   upkeep and lifecycle events (`subscribe`), `write`.
 //! - [`listener`]: serving an HTTP app, plain or TLS, with a graceful stop.
 //! - [`embedded`]: exsync in one process over SQLite: `serve` and `sync --once`.
+//! - [`admin`]: what the admin commands (status, Test & Enable, dead letters) work on, over
+//!   either runtime's state.
 //! - [`telemetry`]: logs, JSON on Lambda, text at a terminal.
 //! - [`runtime`]: turns outcomes into queue operations; the embedded pull loop and drain.
 //! - [`wiring`]: each handler's dependencies from a configuration and the adapters (both
@@ -33,6 +35,7 @@
 //!   `adapters::aws`, feature `aws`: SQS, DynamoDB, Secrets Manager, the `tokens` function).
 
 pub mod adapters;
+pub mod admin;
 pub mod config;
 pub mod dataverse;
 pub mod domain;

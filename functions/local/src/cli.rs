@@ -5,6 +5,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use exsync_shared::{
+    admin::Admin,
     config::{Config, DEFAULT_PATH},
     embedded::Embedded,
     telemetry::{self, LogFormat},
@@ -19,6 +20,11 @@ pub struct Cli {
     /// The configuration file.
     #[arg(long, short, global = true, env = "EXSYNC_CONFIG", default_value = DEFAULT_PATH)]
     config: PathBuf,
+    /// status, mailbox and dead-letters work on the AWS deployment named by the EXSYNC_*
+    /// variables (export the stack's AdminEnvironment output) instead of the one-process
+    /// state of --config.
+    #[arg(long, global = true)]
+    aws: bool,
     /// Log format on stderr (levels from RUST_LOG, default info).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     log_format: Format,
@@ -80,6 +86,14 @@ impl Cli {
             Command::Demo(_) | Command::Status | Command::Mailbox(_) | Command::DeadLetters { .. }
         );
         telemetry::init(format, if quiet { "warn" } else { "info" });
+        if self.aws
+            && matches!(self.command, Command::Serve | Command::Sync { .. } | Command::Demo(_))
+        {
+            anyhow::bail!(
+                "--aws is for status, mailbox and dead-letters: on AWS the five Lambda functions \
+                 serve and sync (infra/README.md)"
+            );
+        }
         match self.command {
             Command::Serve => {
                 let exsync = open(&self.config)?;
@@ -95,11 +109,13 @@ impl Cli {
                 Ok(if summary.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
             Command::Demo(args) => crate::demo::run(args).await,
-            Command::Status => crate::status::print(&open(&self.config)?).await,
-            Command::Mailbox(command) => crate::mailbox::run(&open(&self.config)?, command).await,
+            Command::Status => crate::status::print(&admin(self.aws, &self.config).await?).await,
+            Command::Mailbox(command) => {
+                crate::mailbox::run(&admin(self.aws, &self.config).await?, command).await
+            }
             Command::DeadLetters { command } => {
                 let command = command.unwrap_or(crate::dead_letters::DeadLetterCommand::List);
-                crate::dead_letters::run(&open(&self.config)?, command).await
+                crate::dead_letters::run(&admin(self.aws, &self.config).await?, command).await
             }
         }
     }
@@ -108,6 +124,28 @@ impl Cli {
 fn open(path: &std::path::Path) -> anyhow::Result<Embedded> {
     let config = Config::load(path)?;
     Embedded::open(config).with_context(|| format!("cannot start with {}", path.display()))
+}
+
+/// The admin commands' state: the AWS deployment's with `--aws`, else the one of `config`.
+async fn admin(aws: bool, config: &std::path::Path) -> anyhow::Result<Admin> {
+    if aws { aws_admin().await } else { Ok(open(config)?.admin()) }
+}
+
+#[cfg(feature = "aws")]
+async fn aws_admin() -> anyhow::Result<Admin> {
+    let deployment = exsync_shared::lambda::Pipeline::from_env().await.context(
+        "--aws names the deployment by the EXSYNC_* variables: export the stack's \
+         AdminEnvironment output (infra/README.md, \"Operating it\")",
+    )?;
+    deployment.admin().await.context("--aws: cannot load the deployment's configuration")
+}
+
+#[cfg(not(feature = "aws"))]
+async fn aws_admin() -> anyhow::Result<Admin> {
+    anyhow::bail!(
+        "this exsync was built without AWS support: build it with its default features \
+         (cargo build --release -p exsync)"
+    )
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, finish in-flight work, exit.

@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use exsync_shared::{
-    embedded::Embedded,
+    admin::Admin,
     jobs::{Envelope, Job, QueueName},
-    ports::{DeadLetter, DeadLetters},
+    ports::DeadLetter,
 };
 use time::format_description::well_known::Rfc3339;
 
@@ -36,8 +36,8 @@ pub enum DeadLetterCommand {
 }
 
 /// Runs the command; `replay ID` of an unknown ID exits 1.
-pub async fn run(exsync: &Embedded, command: DeadLetterCommand) -> anyhow::Result<ExitCode> {
-    let queue = exsync.queue();
+pub async fn run(admin: &Admin, command: DeadLetterCommand) -> anyhow::Result<ExitCode> {
+    let queue = admin.queues();
     match command {
         DeadLetterCommand::List => {
             let mut all = Vec::new();

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use exsync_shared::{domain::MailboxAddress, embedded::Embedded};
+use exsync_shared::{admin::Admin, domain::MailboxAddress};
 
 /// What to do with a mailbox.
 #[derive(Debug, clap::Subcommand)]
@@ -15,7 +15,7 @@ pub enum MailboxCommand {
         address: String,
     },
     /// Switch a mailbox on again (also clears a park); a running `serve` resumes it within
-    /// seconds.
+    /// seconds, an AWS deployment at its next probe (every 5 minutes).
     Enable {
         /// The mailbox.
         address: String,
@@ -29,10 +29,10 @@ pub enum MailboxCommand {
 }
 
 /// Runs the command.
-pub async fn run(exsync: &Embedded, command: MailboxCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(admin: &Admin, command: MailboxCommand) -> anyhow::Result<ExitCode> {
     let (address, enable) = match command {
         MailboxCommand::Test { address } => {
-            let report = exsync.test_mailbox(&MailboxAddress::parse(address)?).await?;
+            let report = admin.test_mailbox(&MailboxAddress::parse(address)?).await?;
             print!("{report}");
             return Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
@@ -40,7 +40,7 @@ pub async fn run(exsync: &Embedded, command: MailboxCommand) -> anyhow::Result<E
         MailboxCommand::Disable { address } => (address, false),
     };
     let mailbox = MailboxAddress::parse(address)?;
-    let before = exsync.set_enabled(&mailbox, enable).await?;
+    let before = admin.set_enabled(&mailbox, enable).await?;
     let before = before.map_or("pending", |h| h.name());
     let now = if enable { "enabled" } else { "disabled" };
     println!("{mailbox}: {now} (was {before})");

@@ -3,24 +3,17 @@
 use std::process::ExitCode;
 
 use exsync_shared::{
-    embedded::Embedded,
+    admin::Admin,
     jobs::QueueName,
-    ports::{QueueDepths, StatusStore},
     status::{Health, MailboxStatus},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 /// Prints the table; exit status 1 when a mailbox is failing.
-pub async fn print(exsync: &Embedded) -> anyhow::Result<ExitCode> {
-    let statuses = exsync.store().statuses().await?;
-    let width = exsync
-        .config()
-        .mailboxes
-        .iter()
-        .map(|m| m.address.as_str().len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
+pub async fn print(admin: &Admin) -> anyhow::Result<ExitCode> {
+    let statuses = admin.statuses().await?;
+    let width =
+        admin.config().mailboxes.iter().map(|m| m.address.as_str().len()).max().unwrap_or(7).max(7);
     println!(
         "{:width$}  {:11}  {:>8}  {:20}  {:20}  {:>7}  {:>7}  {:>9}  {:>7}  REASON",
         "MAILBOX",
@@ -34,7 +27,7 @@ pub async fn print(exsync: &Embedded) -> anyhow::Result<ExitCode> {
         "SKIPPED"
     );
     let mut failing = false;
-    for mailbox in &exsync.config().mailboxes {
+    for mailbox in &admin.config().mailboxes {
         let status = statuses.iter().find(|s| s.mailbox == mailbox.address);
         let (health, reason) = match status.map(|s| &s.health) {
             _ if !mailbox.incoming => ("not synced".to_string(), "incoming = false".to_string()),
@@ -62,7 +55,7 @@ pub async fn print(exsync: &Embedded) -> anyhow::Result<ExitCode> {
     }
     println!();
     for queue in QueueName::ALL {
-        let d = exsync.queue().depth(queue).await?;
+        let d = admin.queues().depth(queue).await?;
         println!(
             "queue {:13} ready {:>6}  in flight {:>6}  delayed {:>6}  dead letters {:>6}",
             queue.as_str(),

@@ -16,18 +16,14 @@ pub use serve::ServeError;
 
 use crate::{
     adapters::sqlite::{Claim, Database, DbError, SqliteQueue, SqliteStore},
+    admin::Admin,
     config::Config,
-    domain::MailboxAddress,
     entra::{CachingTokens, TokenService},
-    handlers::{
-        check::{CheckError, TestReport, test_and_enable},
-        notify::NotifyDeps,
-    },
+    handlers::notify::NotifyDeps,
     jobs::QueueName,
-    ports::{Clock, LocalLimiter, StatusStore, SystemClock},
+    ports::{Clock, LocalLimiter, SystemClock},
     runtime::{Queues, Worker},
     secret::LocalSecrets,
-    status::{Health, StatusEvent},
     wiring::{Adapters, Wiring},
 };
 
@@ -102,26 +98,9 @@ impl Embedded {
         Queues { source: self.queue.clone(), sink: self.queue.clone() }
     }
 
-    /// Test & Enable: checks everything `mailbox` needs and enables it when all pass.
-    pub async fn test_mailbox(&self, mailbox: &MailboxAddress) -> Result<TestReport, CheckError> {
-        test_and_enable(&self.wiring.check_deps(), mailbox).await
-    }
-
-    /// The admin's switch: a disabled mailbox syncs nothing until enabled; a running `serve`
-    /// sees it at its next job (and revives an enabled mailbox within seconds). Answers the
-    /// health before.
-    pub async fn set_enabled(
-        &self,
-        mailbox: &MailboxAddress,
-        enabled: bool,
-    ) -> Result<Option<Health>, CheckError> {
-        if self.config.mailbox(mailbox).is_none() {
-            return Err(CheckError::NotConfigured(mailbox.clone()));
-        }
-        let event = if enabled { StatusEvent::Enabled } else { StatusEvent::Disabled };
-        let before = self.store.report(mailbox, event, self.clock.now()).await?;
-        tracing::info!(%mailbox, enabled, "the admin switched the mailbox");
-        Ok(before)
+    /// The admin commands over this state (`exsync status`, `mailbox`, `dead-letters`).
+    pub fn admin(&self) -> Admin {
+        Admin::new(self.wiring.check_deps(), self.queue.clone())
     }
 
     fn notify_deps(&self) -> NotifyDeps {

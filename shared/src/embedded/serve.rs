@@ -13,7 +13,7 @@ use crate::{
     handlers::{notify, schedule},
     jobs::{Envelope, Job, QueueName, Trigger},
     listener,
-    ports::{JobQueue, SubscriptionStore},
+    ports::{JobQueue, QueueError, SubscriptionStore},
     runtime::{self, Activity},
 };
 
@@ -139,21 +139,29 @@ impl Embedded {
 
     /// Queues subscription upkeep for the synced mailboxes `which` selects.
     async fn ensure_subscriptions(&self, which: Upkeep) {
-        let mut jobs = Vec::new();
-        for mailbox in self.synced_mailboxes() {
-            if which == Upkeep::Unsubscribed && !self.unsubscribed(&mailbox.address).await {
-                continue;
-            }
-            jobs.push(Envelope::new(Job::EnsureSubscriptions { mailbox: mailbox.address.clone() }));
-        }
-        if jobs.is_empty() {
-            return;
-        }
-        if let Err(error) =
-            self.queue.enqueue(QueueName::Subscriptions, &jobs, Duration::ZERO).await
-        {
+        let queued = match which {
+            Upkeep::All => schedule::queue_upkeep(&self.config, self.queue.as_ref()).await,
+            Upkeep::Unsubscribed => self.queue_upkeep_of_unsubscribed().await,
+        };
+        if let Err(error) = queued {
             warn!(%error, "could not queue subscription upkeep; the next tick tries again");
         }
+    }
+
+    /// Upkeep of the synced mailboxes with a folder that has no subscription.
+    async fn queue_upkeep_of_unsubscribed(&self) -> Result<usize, QueueError> {
+        let mut jobs = Vec::new();
+        for mailbox in self.synced_mailboxes() {
+            if self.unsubscribed(&mailbox.address).await {
+                jobs.push(Envelope::new(Job::EnsureSubscriptions {
+                    mailbox: mailbox.address.clone(),
+                }));
+            }
+        }
+        if !jobs.is_empty() {
+            self.queue.enqueue(QueueName::Subscriptions, &jobs, Duration::ZERO).await?;
+        }
+        Ok(jobs.len())
     }
 
     /// Whether a folder of `mailbox` has no subscription record at all, not even one being

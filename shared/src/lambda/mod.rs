@@ -46,6 +46,7 @@ use crate::{
         DynamoLimiter, DynamoStore, LambdaTokens, SecretsManagerSecrets, SqsQueue,
         env::{self, MissingVariable, QueueMap},
     },
+    admin::Admin,
     entra::CachingTokens,
     ports::{
         AccessToken, Clock, CredentialKey, RequestLimiter, Resource, Secrets, SystemClock,
@@ -178,6 +179,12 @@ impl Pipeline {
         *held = Some((loaded.etag, wiring.clone()));
         Ok(wiring)
     }
+
+    /// The admin commands over this deployment (`exsync --aws status`, `mailbox`,
+    /// `dead-letters`): its table, its queues' dead letters, Test & Enable through `tokens`.
+    pub async fn admin(&self) -> Result<Admin, ConfigLoadError> {
+        Ok(Admin::new(self.wiring().await?.check_deps(), self.queue.clone()))
+    }
 }
 
 /// The configuration object named by [`env::CONFIG_URI`], with [`env::PUBLIC_URL`] over
@@ -221,7 +228,10 @@ impl Tokens for NoTokens {
         Err(TokenError::permanent(
             key,
             None,
-            format!("this function may not ask for tokens ({} is not set)", env::TOKENS_FUNCTION),
+            format!(
+                "no tokens function to ask ({} is not set: set it to the tokens function's name)",
+                env::TOKENS_FUNCTION
+            ),
         ))
     }
 }

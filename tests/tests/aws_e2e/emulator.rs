@@ -307,3 +307,19 @@ async fn sync_answers_an_sqs_event_with_the_one_message_it_could_not_settle() {
         "a write job for the new mail: {writes:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exsync_aws_mailbox_test_gets_its_tokens_from_the_tokens_function() {
+    let Some(tool) = tool() else { return };
+    let app = AwsApp::builder().idle().start().await;
+    let tokens = Emulated::start(&tool, "exsync-tokens", &app.env, &app.dir).await;
+    let lambda = format!("http://127.0.0.1:{}", tokens.port);
+    let cli = crate::admin::Cli::of(&app)
+        .with(env::TOKENS_FUNCTION, Some("_"))
+        .with("AWS_ENDPOINT_URL_LAMBDA", Some(&lambda));
+    cli.ok(&["mailbox", "disable", ALICE]).await;
+    let said = cli.ok(&["mailbox", "test", ALICE]).await;
+    assert!(said.contains("All checks passed: the mailbox is enabled and syncs."), "{said}");
+    let status = app.status(ALICE).await.expect("Alice's status");
+    assert!(!matches!(status.health, exsync_shared::status::Health::Disabled), "{status:?}");
+}

@@ -11,6 +11,7 @@
 //!   outage create nothing twice; the configuration is read again only when it changed.
 //! - [`batches`]: a poison message is dead-lettered with its reason and its batch goes on; a
 //!   message that cannot be settled is a batch item failure, and SQS's redrive parks it.
+//! - [`admin`]: `exsync --aws`: statuses switched and dead letters replayed on the deployment.
 //! - [`emulator`]: the real function binaries under cargo-lambda's runtime emulator.
 //!
 //! [`Pipeline`]: exsync_shared::lambda::Pipeline
@@ -19,6 +20,7 @@
 #[allow(dead_code, unused_imports)]
 mod moto;
 
+mod admin;
 mod batches;
 mod emulator;
 mod incoming;

@@ -4,11 +4,14 @@
 use exsync_shared::adapters::aws::dynamo::{TTL_ATTRIBUTE, keys};
 use serde_json::{Value, json};
 
-use crate::interface::{FUNCTIONS, TOKEN_CALLERS, of_type, properties};
+use exsync_shared::jobs::QueueName;
 
-/// Every statement of a role's inline policies.
-fn statements(role: &str) -> Vec<&'static Value> {
-    let policies = properties(role)["Policies"].as_array().map(Vec::as_slice).unwrap_or_default();
+use crate::interface::{FUNCTIONS, TOKEN_CALLERS, of_type, properties, queue_ids};
+
+/// Every statement of a role's inline policies, or of a managed policy.
+fn statements(id: &str) -> Vec<&'static Value> {
+    let managed = std::slice::from_ref(properties(id));
+    let policies = properties(id)["Policies"].as_array().map_or(managed, Vec::as_slice);
     policies
         .iter()
         .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().expect("statements"))
@@ -133,6 +136,44 @@ fn only_consumers_receive_and_each_sends_only_where_its_jobs_go() {
         let config = resources_of(&role, "s3:GetObject");
         assert_eq!(config, vec![&json!({"Fn::Sub": "${ConfigBucket.Arn}/${ConfigKey}"})]);
     }
+}
+
+fn refs(values: &[Value]) -> Vec<&Value> {
+    values.iter().collect()
+}
+
+#[test]
+fn the_admin_policy_reads_statuses_and_dead_letters_and_no_secret() {
+    let admin = "AdminPolicy";
+    for statement in statements(admin) {
+        assert_eq!(statement["Effect"], "Allow");
+        for action in list(&statement["Action"]) {
+            let action = action.as_str().expect("an action");
+            assert!(!action.contains('*') && !action.starts_with("secretsmanager:"), "{action}");
+        }
+        for resource in list(&statement["Resource"]) {
+            assert_ne!(resource, &json!("*"), "every resource");
+        }
+    }
+    let (queues, dead_letter_queues): (Vec<Value>, Vec<Value>) = QueueName::ALL
+        .into_iter()
+        .map(|q| (arn_of(&queue_ids(q).0), arn_of(&queue_ids(q).1)))
+        .unzip();
+    for action in ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"] {
+        assert_eq!(resources_of(admin, action), refs(&dead_letter_queues), "{action}");
+    }
+    assert_eq!(resources_of(admin, "sqs:SendMessage"), refs(&queues), "replay onto the queues");
+    let everything = [queues, dead_letter_queues].concat();
+    assert_eq!(resources_of(admin, "sqs:GetQueueAttributes"), refs(&everything));
+    for action in ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"] {
+        assert_eq!(resources_of(admin, action), [&arn_of("StateTable")], "{action}");
+    }
+    for action in ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"] {
+        assert!(resources_of(admin, action).is_empty(), "{action}");
+    }
+    assert_eq!(resources_of(admin, "lambda:InvokeFunction"), [&arn_of("TokensFunction")]);
+    let config = resources_of(admin, "s3:GetObject");
+    assert_eq!(config, [&json!({"Fn::Sub": "${ConfigBucket.Arn}/${ConfigKey}"})]);
 }
 
 #[test]

@@ -24,7 +24,7 @@ const CONFIG_URI: &str = env::CONFIG_URI;
 const PUBLIC_URL: &str = env::PUBLIC_URL;
 
 /// A queue's logical id, and its dead-letter queue's.
-fn queue_ids(queue: QueueName) -> (String, String) {
+pub fn queue_ids(queue: QueueName) -> (String, String) {
     let name = match queue {
         QueueName::Changes => "Changes",
         QueueName::Writes => "Writes",
@@ -109,6 +109,33 @@ fn every_function_gets_the_environment_the_adapters_read() {
     }
     let public = &properties("SubscribeFunction")["Environment"]["Variables"][PUBLIC_URL];
     assert_eq!(public, &json!({"Fn::GetAtt": ["NotifyFunctionUrl", "FunctionUrl"]}));
+}
+
+#[test]
+fn the_admin_environment_output_names_every_variable_exsync_aws_reads() {
+    let joined = &expanded()["Outputs"]["AdminEnvironment"]["Value"]["Fn::Join"];
+    assert_eq!(joined[0], " ", "space-separated, for `export $(...)`");
+    let parts = joined[1].as_array().expect("the parts");
+    let assigned: std::collections::HashMap<&str, &str> = parts
+        .iter()
+        .map(|p| p["Fn::Sub"].as_str().unwrap_or_else(|| panic!("a !Sub: {p}")))
+        .map(|p| p.split_once('=').unwrap_or_else(|| panic!("NAME=value: {p}")))
+        .collect();
+    let mut expected = vec![
+        ("AWS_REGION", "${AWS::Region}".to_string()),
+        (env::TABLE_NAME, "${StateTable}".into()),
+        (CONFIG_URI, "s3://${ConfigBucket}/${ConfigKey}".into()),
+        (env::TOKENS_FUNCTION, "${TokensFunction}".into()),
+    ];
+    for queue in QueueName::ALL {
+        let (queue_id, dead_letter_id) = queue_ids(queue);
+        expected.push((env::queue_url_variable(queue), format!("${{{queue_id}}}")));
+        expected.push((env::dead_letter_url_variable(queue), format!("${{{dead_letter_id}}}")));
+    }
+    assert_eq!(assigned.len(), expected.len(), "{assigned:?}");
+    for (name, value) in expected {
+        assert_eq!(assigned.get(name).copied(), Some(value.as_str()), "{name}");
+    }
 }
 
 #[test]

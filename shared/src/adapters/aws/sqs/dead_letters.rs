@@ -6,7 +6,7 @@
 //! here (redrive after `maxReceiveCount` receives, a consumer that crashed or overran its lease
 //! each time) carry no reason of ours; they are explained as such.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     adapters::aws::error::classify,
-    jobs::QueueName,
+    jobs::{Envelope, QueueName},
     ports::{DeadLetter, DeadLetters, QueueError, replay_body},
 };
 
@@ -146,6 +146,12 @@ impl SqsQueue {
     }
 }
 
+/// What a dead letter is a job of: the envelope's id (kept by replays), or the body itself
+/// when it cannot be read.
+fn job_of(body: &str) -> String {
+    Envelope::from_body(body).map_or_else(|_| body.to_string(), |e| e.id().to_string())
+}
+
 /// Why a message SQS moved by itself is here.
 fn redrive_reason(receives: u32) -> String {
     format!(
@@ -236,16 +242,38 @@ impl DeadLetters for SqsQueue {
         Ok(true)
     }
 
+    /// Each job once: while a consumer runs, a replayed job that fails again is dead-lettered
+    /// anew (a new SQS message) during the sweep; it is left for the admin, not replayed in
+    /// a loop.
     async fn replay_all(&self, queue: QueueName) -> Result<u64, QueueError> {
         let mut replayed = 0;
+        let mut jobs = HashSet::new();
+        let mut again = Vec::new();
         for _ in 0..SWEEP_RECEIVES {
-            let batch = self.receive_dead(queue).await?;
+            let batch = match self.receive_dead(queue).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    self.release_dead(queue, &again).await;
+                    return Err(e);
+                }
+            };
             if batch.is_empty() {
                 break;
             }
-            self.send_back(queue, &batch).await?;
-            replayed += self.delete_dead(queue, &batch).await?;
+            let (fresh, seen): (Vec<Received>, Vec<Received>) =
+                batch.into_iter().partition(|m| jobs.insert(job_of(&m.body)));
+            again.extend(seen);
+            if fresh.is_empty() {
+                continue;
+            }
+            let sent = self.send_back(queue, &fresh).await;
+            if let Err(e) = sent {
+                self.release_dead(queue, &again).await;
+                return Err(e);
+            }
+            replayed += self.delete_dead(queue, &fresh).await?;
         }
+        self.release_dead(queue, &again).await;
         Ok(replayed)
     }
 
