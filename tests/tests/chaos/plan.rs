@@ -24,7 +24,8 @@ pub struct Plan {
     pub kills: usize,
     /// Instances of each function (AWS runtime).
     pub instances: usize,
-    /// How long the pipeline may take to catch up once the stream ends.
+    /// How long the pipeline may take at most to catch up once the stream ends (it fails
+    /// sooner when it stops making progress: `verdict::wait_landed`).
     pub settle: Duration,
 }
 
@@ -46,7 +47,7 @@ impl Plan {
                 extra_staff: 3,
                 kills: 12,
                 instances: 3,
-                settle: Duration::from_secs(1200),
+                settle: Duration::from_secs(3600),
             }
         } else {
             Plan {

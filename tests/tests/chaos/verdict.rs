@@ -108,7 +108,9 @@ pub fn landed_counts(org: &DemoOrg, sent: &[SentMail]) -> (usize, usize, Vec<Str
 }
 
 /// Waits until every email sent is in Dataverse, for at most `limit`; gives up sooner when
-/// every queue stayed idle for [`IDLE_VERDICT`] with emails still missing (they are lost).
+/// every queue stayed idle for [`IDLE_VERDICT`] with emails still missing (they are lost), or
+/// when no email landed for [`STALL_VERDICT`] (the pipeline is stuck). A slow machine (moto
+/// serves one request at a time) only makes a run longer.
 pub async fn wait_landed(
     org: &DemoOrg,
     sent: &[SentMail],
@@ -118,10 +120,14 @@ pub async fn wait_landed(
     let deadline = tokio::time::Instant::now() + limit;
     let mut next_report = tokio::time::Instant::now();
     let mut idle_since = None;
+    let mut progress = (tokio::time::Instant::now(), sent.len());
     loop {
         let (_, _, lost) = landed_counts(org, sent);
         if lost.is_empty() {
             return;
+        }
+        if lost.len() < progress.1 {
+            progress = (tokio::time::Instant::now(), lost.len());
         }
         if tokio::time::Instant::now() >= next_report {
             // A long run shows it is moving.
@@ -141,9 +147,10 @@ pub async fn wait_landed(
                 Duration::ZERO
             }
         };
-        if now >= deadline || idle_for >= IDLE_VERDICT {
+        let stalled_for = now - progress.0;
+        if now >= deadline || idle_for >= IDLE_VERDICT || stalled_for >= STALL_VERDICT {
             panic!(
-                "{} of {} emails not in Dataverse ({:?} of the {limit:?} allowed, the queues idle for {idle_for:?}); where Graph holds them: {}",
+                "{} of {} emails not in Dataverse ({:?} of the {limit:?} allowed, the queues idle for {idle_for:?}, no email landed for {stalled_for:?}); where Graph holds them: {}",
                 lost.len(),
                 sent.len(),
                 limit - (deadline - now.min(deadline)),
@@ -156,6 +163,9 @@ pub async fn wait_landed(
 
 /// How long every queue must stay idle, emails still missing, before they count as lost.
 const IDLE_VERDICT: Duration = Duration::from_secs(45);
+
+/// How long a run may go without an email landing, its queues busy, before it counts as stuck.
+const STALL_VERDICT: Duration = Duration::from_secs(300);
 
 async fn idle(depths: &dyn QueueDepths) -> bool {
     for queue in QueueName::ALL {
