@@ -14,6 +14,14 @@ struct Args {
     /// writes nothing): for looking into one figure.
     #[arg(long)]
     latency_only: Option<u32>,
+    /// Only exsync's own CPU and state writes per email: `exsync serve` (the release binary,
+    /// or `EXSYNC_BENCH_BIN`) syncing this many emails at 200 a second (prints; writes nothing).
+    #[arg(long)]
+    cpu_only: Option<usize>,
+    /// Only the callgrind profile of `exsync serve` syncing this many emails (prints the
+    /// table; writes nothing): checks the profile works, valgrind and all.
+    #[arg(long)]
+    profile_only: Option<usize>,
     /// Where to write the results (sections of other issues already there are kept).
     #[arg(long, default_value = "BENCHMARKS.md")]
     out: PathBuf,
@@ -28,6 +36,28 @@ async fn main() -> anyhow::Result<()> {
     } else {
         exsync_bench::Options::full(root)
     };
+    if let Some(emails) = args.cpu_only {
+        let binary = std::env::var_os("EXSYNC_BENCH_BIN").map(PathBuf::from).unwrap_or_else(|| {
+            exsync_bench::binaries::target_dir(&options.root).join("release").join("exsync")
+        });
+        let load = exsync_bench::process::cpu_per_email(&binary, emails).await?;
+        let per_email = |n: u64| n as f64 / load.synced.max(1) as f64;
+        eprintln!(
+            "{}: {} emails, own CPU {:.2} ms per email, peak RSS {} kB",
+            binary.display(),
+            load.synced,
+            load.cpu_per_email * 1000.0,
+            load.peak_rss_kb
+        );
+        for (name, n) in &load.counts {
+            eprintln!("  {name}: {n} ({:.2} per email)", per_email(*n));
+        }
+        return Ok(());
+    }
+    if let Some(emails) = args.profile_only {
+        println!("{}", exsync_bench::profile::section(&options.root, emails).await);
+        return Ok(());
+    }
     if let Some(rate) = args.latency_only {
         for latency in [None, Some(exsync_sim::cloud::LatencyProfile::REALISTIC)] {
             let run = exsync_bench::latency::steady(rate, options.steady_seconds, latency).await?;
@@ -42,6 +72,13 @@ async fn main() -> anyhow::Result<()> {
                 run.committed,
                 run.sent
             );
+            eprintln!(
+                "  CPU {:.2} ms per email (exsync and the simulators)",
+                run.cpu_per_email * 1000.0
+            );
+            for (name, n) in &run.counts {
+                eprintln!("  {name}: {n} ({:.2} per email)", *n as f64 / run.sent.max(1) as f64);
+            }
         }
         return Ok(());
     }

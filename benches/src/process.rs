@@ -2,6 +2,7 @@
 //! to ready, peak RSS under load, and the runner with thousands of mailboxes.
 
 use std::{
+    collections::BTreeMap,
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -74,10 +75,54 @@ pub async fn startup_and_load(binary: &Path, runs: usize, load: usize) -> anyhow
     }
     startups.sort();
     let mut serve = serve(binary, &world).await?;
+    let load = under_load(&world, &mut serve, load, false).await;
+    stop(&mut serve.child);
+    world.stop().await;
+    let load = load?;
+    Ok(Loaded { startups, peak_rss_kb: load.peak_rss_kb, cpu_per_email: load.cpu_per_email })
+}
+
+/// One `exsync serve` syncing emails at 200 a second.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Emails synced.
+    pub synced: usize,
+    /// exsync's own CPU seconds per email synced.
+    pub cpu_per_email: f64,
+    /// Peak RSS (kB) after the load.
+    pub peak_rss_kb: u64,
+    /// Jobs and state writes during the load ([`crate::counting`]; empty when not counted).
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// exsync's own CPU and (counted) state writes while `emails` are synced: for looking into
+/// the CPU per email alone (`exsync-bench --cpu-only`). The counting triggers run inside
+/// exsync's SQLite, so they add a little to its CPU.
+pub async fn cpu_per_email(binary: &Path, emails: usize) -> anyhow::Result<Load> {
+    let mut world = World::start(Spec { serve: false, ..Spec::default() }).await?;
+    world.release_port();
+    let mut serve = serve(binary, &world).await?;
+    let load = under_load(&world, &mut serve, emails, true).await;
+    stop(&mut serve.child);
+    world.stop().await;
+    load
+}
+
+async fn under_load(
+    world: &World,
+    serve: &mut Serve,
+    load: usize,
+    count: bool,
+) -> anyhow::Result<Load> {
     let wanted = world.mailboxes.len() * 2;
     world.wait(Duration::from_secs(60), |w| w.subscriptions() >= wanted).await;
     // The start-up sweep and upkeep settle first.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let state = world.config_path.parent().unwrap_or(Path::new(".")).join("exsync.db");
+    if count {
+        crate::counting::install(&state)?;
+    }
+    let counts0 = if count { crate::counting::read(&state)? } else { BTreeMap::new() };
     let (before, pid) = (world.emails(), serve.child.id().to_string());
     let cpu0 = cpu_seconds(&pid);
     for n in 0..load {
@@ -86,11 +131,16 @@ pub async fn startup_and_load(binary: &Path, runs: usize, load: usize) -> anyhow
     }
     world.wait(Duration::from_secs(120), |w| w.emails() >= before + load).await;
     let synced = world.emails() - before;
+    // The last passes' status reports and acks land just after the last commit.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let cpu = cpu_seconds(&pid) - cpu0;
-    let peak = status_kb(serve.child.id(), "VmHWM:").unwrap_or(0);
-    stop(&mut serve.child);
-    world.stop().await;
-    Ok(Loaded { startups, peak_rss_kb: peak, cpu_per_email: cpu / synced.max(1) as f64 })
+    let peak_rss_kb = status_kb(serve.child.id(), "VmHWM:").unwrap_or(0);
+    let counts = if count {
+        crate::counting::diff(&counts0, &crate::counting::read(&state)?)
+    } else {
+        BTreeMap::new()
+    };
+    Ok(Load { synced, cpu_per_email: cpu / synced.max(1) as f64, peak_rss_kb, counts })
 }
 
 /// The runner with many mailboxes.

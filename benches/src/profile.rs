@@ -2,15 +2,45 @@
 //! targets (`perf` counters are not available on every machine; valgrind runs anywhere).
 
 use std::{
-    path::Path,
-    process::{Command, Stdio},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
     time::Duration,
 };
 
-use crate::{
-    binaries::stop,
-    world::{Spec, World},
-};
+use crate::world::{Spec, World};
+
+/// The binary to profile, and whether it has symbols: `EXSYNC_BENCH_PROFILE_BIN`, else the
+/// `profiling` build, else the stripped `release` one (a table of addresses).
+pub fn binary(root: &Path) -> (PathBuf, bool) {
+    let target = crate::binaries::target_dir(root);
+    let symbols = std::env::var_os("EXSYNC_BENCH_PROFILE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target.join("profiling").join("exsync"));
+    if symbols.exists() { (symbols, true) } else { (target.join("release").join("exsync"), false) }
+}
+
+/// The Markdown of a callgrind profile of `exsync serve` syncing `emails`, or why there is none.
+pub async fn section(root: &Path, emails: usize) -> String {
+    let (profiled, symbols) = binary(root);
+    let mut out = String::new();
+    if !symbols {
+        out.push_str(
+            "(The release binary is stripped: build `cargo build --profile profiling -p exsync` \
+             for a profile with function names; `scripts/bench` does.)\n\n",
+        );
+    }
+    let out_file =
+        std::env::temp_dir().join(format!("exsync-bench-{}.callgrind", std::process::id()));
+    match callgrind(&profiled, emails, &out_file).await {
+        Ok(top) => out.push_str(&format!(
+            "Callgrind profile of `exsync serve` syncing {emails} emails (inclusive instructions, \
+             top functions; `callgrind_annotate --inclusive=yes`):\n\n```\n{top}\n```\n"
+        )),
+        Err(e) => out.push_str(&format!("No callgrind profile: {e}.\n")),
+    }
+    eprintln!("[bench] the whole callgrind profile: {}", out_file.display());
+    out
+}
 
 /// Runs `exsync serve` under callgrind while `emails` are synced; the top functions by
 /// inclusive cost (callgrind_annotate), or why there is no profile.
@@ -48,12 +78,33 @@ pub async fn callgrind(binary: &Path, emails: usize, out: &Path) -> Result<Strin
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     world.wait(Duration::from_secs(60), |w| w.emails() >= before + emails).await;
-    stop(&mut child);
+    // callgrind writes its profile when the program exits: SIGTERM lets `exsync serve` drain
+    // and exit, and valgrind then dumps. A kill (what a short grace ends in) dumps nothing.
+    let exited = stop(&mut child, Duration::from_secs(180)).await;
     world.stop().await;
+    if !exited {
+        return Err("exsync did not exit within 180 s of SIGTERM under valgrind".into());
+    }
     // Inclusive costs of exsync's own functions: where its work goes, by step. (The
     // exclusive view after `--zero` charges everything to the thread start.)
     let ours = annotate(out, true, |l| l.contains("exsync_shared::"), 20)?;
     Ok(format!("Inclusive, exsync's own functions:\n{ours}"))
+}
+
+/// SIGTERM, then waits (without blocking the simulators' runtime) up to `grace` for the
+/// child to exit; a kill after that. Whether it exited by itself.
+async fn stop(child: &mut Child, grace: Duration) -> bool {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
 }
 
 /// The first `take` lines of `callgrind_annotate` (exclusive or inclusive) that `keep` keeps.

@@ -514,33 +514,8 @@ pub async fn measure(options: &Options) -> anyhow::Result<String> {
     let cpu_miss = misses.iter().any(|m| m.starts_with("latency") || m == "throughput");
     if cpu_miss && options.profile_emails > 0 {
         eprintln!("[bench] callgrind profile");
-        let out_file = std::env::temp_dir().join("exsync-bench.callgrind");
-        let symbols = std::env::var_os("EXSYNC_BENCH_PROFILE_BIN")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                binaries::target_dir(&options.root).join("profiling").join("exsync")
-            });
-        let profiled = if symbols.exists() { symbols } else { exsync_bin.clone() };
-        if profiled == exsync_bin {
-            let _ = writeln!(
-                t.out,
-                "(The release binary is stripped: build `cargo build --profile profiling -p exsync` \
-                 for a profile with function names.)\n"
-            );
-        }
-        match profile::callgrind(&profiled, options.profile_emails, &out_file).await {
-            Ok(top) => {
-                let _ = writeln!(
-                    t.out,
-                    "Callgrind profile of `exsync serve` syncing {} emails (inclusive instructions, top \
-                     functions; `callgrind_annotate --inclusive=yes`):\n\n```\n{top}\n```\n",
-                    options.profile_emails
-                );
-            }
-            Err(e) => {
-                let _ = writeln!(t.out, "No callgrind profile: {e}.\n");
-            }
-        }
+        let _ =
+            writeln!(t.out, "{}", profile::section(&options.root, options.profile_emails).await);
     }
 
     let header = format!(

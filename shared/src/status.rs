@@ -109,10 +109,14 @@ pub enum StatusEvent {
         /// How many.
         emails: u64,
     },
-    /// An email of this mailbox was written (`created`) or was already there (`!created`).
-    EmailWritten {
-        /// Whether this copy created the activity.
-        created: bool,
+    /// A write batch's emails of this mailbox: `created` were written by its copies, and
+    /// `duplicate` were already there (health unchanged). One event per mailbox and batch, so a
+    /// batch of fifty emails costs one status write, not fifty.
+    EmailsWritten {
+        /// Emails this mailbox's copy created.
+        created: u64,
+        /// Emails found already written (another mailbox's copy, an earlier attempt).
+        duplicate: u64,
     },
     /// Throttled until a time.
     Throttled {
@@ -200,11 +204,9 @@ impl MailboxStatus {
                     self.health = Health::CatchingUp;
                 }
             }
-            StatusEvent::EmailWritten { created: true } => {
-                self.emails_written = self.emails_written.saturating_add(1);
-            }
-            StatusEvent::EmailWritten { created: false } => {
-                self.emails_duplicate = self.emails_duplicate.saturating_add(1);
+            StatusEvent::EmailsWritten { created, duplicate } => {
+                self.emails_written = self.emails_written.saturating_add(created);
+                self.emails_duplicate = self.emails_duplicate.saturating_add(duplicate);
             }
             StatusEvent::EmailsSkipped { emails } => {
                 self.emails_skipped = self.emails_skipped.saturating_add(emails);

@@ -32,7 +32,7 @@ use tracing::{info, instrument, warn};
 use crate::{
     config::Config,
     dataverse::{DataverseClient, DataverseError, ErrorClass, parties::PartyResolver},
-    domain::{MailboxAddress, RecordId},
+    domain::{InternetMessageId, MailboxAddress, RecordId},
     graph::GraphClient,
     mapping::email::{EmailActivity, Parent, activity_id, email_activity},
     model::EmailRecord,
@@ -127,15 +127,22 @@ pub async fn write_screened(
         uniques[at].conditions.push((*track_if, email));
     }
 
-    for unique in &mut uniques {
-        let Some(message_id) = &unique.email.internet_message_id else { continue };
-        match deps.dedupe.activity_of(message_id).await {
-            Ok(Some(existing)) => {
-                unique.fate = Some(Ok(Written::Exists(existing)));
-                unique.known = true;
+    // One look-up for the batch (one round trip to the SQLite thread, not one per email).
+    let keyed: Vec<usize> =
+        (0..uniques.len()).filter(|&u| uniques[u].email.internet_message_id.is_some()).collect();
+    let message_ids: Vec<InternetMessageId> =
+        keyed.iter().filter_map(|&u| uniques[u].email.internet_message_id.clone()).collect();
+    if !message_ids.is_empty() {
+        match deps.dedupe.activities_of(&message_ids).await {
+            Ok(known) => {
+                for (&u, existing) in keyed.iter().zip(known) {
+                    if let Some(existing) = existing {
+                        uniques[u].fate = Some(Ok(Written::Exists(existing)));
+                        uniques[u].known = true;
+                    }
+                }
             }
-            Ok(None) => {}
-            Err(error) => warn!(%message_id, %error, "dedupe store unreadable: asking Dataverse"),
+            Err(error) => warn!(%error, "dedupe store unreadable: asking Dataverse"),
         }
     }
 
@@ -152,34 +159,49 @@ pub async fn write_screened(
         }
     }
 
+    // The dedupe records of the batch in one write, before any job is acked (the caller acks
+    // after this returns): a job whose email is written never goes without its record.
+    let records: Vec<(InternetMessageId, RecordId)> = uniques
+        .iter()
+        .filter(|u| !u.skipped && !u.known)
+        .filter_map(|u| {
+            let activity = match u.fate.as_ref()? {
+                Ok(Written::Created) => u.activity_id,
+                Ok(Written::Exists(id)) => *id,
+                Err(_) => return None,
+            };
+            Some((u.email.internet_message_id.clone()?, activity))
+        })
+        .collect();
+    if !records.is_empty()
+        && let Err(error) = deps.dedupe.record_activities(&records).await
+    {
+        warn!(%error, emails = records.len(), "dedupe store not updated (Dataverse has the emails)");
+    }
+
     let mut outcomes = vec![Outcome::Done; jobs.len()];
+    let mut counts = Counts::default();
     for unique in &uniques {
         if unique.skipped {
             for &job in &unique.jobs {
                 let mailbox = &jobs[job].0;
-                report(deps, mailbox, StatusEvent::EmailsSkipped { emails: 1 }).await;
+                counts.of(mailbox).skipped += 1;
                 info!(%mailbox, graph_id = %unique.email.graph_id, "email left out by the tracking rule");
             }
             continue;
         }
-        let fate = unique.fate.clone().expect("every email has a fate by now");
-        if let (Ok(written), Some(message_id), false) =
-            (&fate, &unique.email.internet_message_id, unique.known)
-        {
-            let activity = match written {
-                Written::Created => unique.activity_id,
-                Written::Exists(id) => *id,
-            };
-            if let Err(error) = deps.dedupe.record_activity(message_id, activity).await {
-                warn!(%message_id, %error, "dedupe store not updated (Dataverse has the email)");
-            }
-        }
+        let fate = unique.fate.as_ref().expect("every email has a fate by now");
         for (nth, &job) in unique.jobs.iter().enumerate() {
             let (mailbox, email, _) = &jobs[job];
-            outcomes[job] = match &fate {
+            outcomes[job] = match fate {
                 Ok(written) => {
                     let created = nth == 0 && *written == Written::Created;
-                    report(deps, mailbox, StatusEvent::EmailWritten { created }).await;
+                    let count = counts.of(mailbox);
+                    if created {
+                        count.created += 1
+                    } else {
+                        count.duplicate += 1
+                    }
                     info!(%mailbox, activity = %unique.activity_id, created, "email written");
                     Outcome::Done
                 }
@@ -188,7 +210,46 @@ pub async fn write_screened(
             };
         }
     }
+    counts.report(deps).await;
     outcomes
+}
+
+/// A batch's emails per mailbox, for one status report each.
+#[derive(Debug, Default)]
+struct Counts<'a>(Vec<(&'a MailboxAddress, Count)>);
+
+#[derive(Debug, Default)]
+struct Count {
+    created: u64,
+    duplicate: u64,
+    skipped: u64,
+}
+
+impl<'a> Counts<'a> {
+    fn of(&mut self, mailbox: &'a MailboxAddress) -> &mut Count {
+        let at = match self.0.iter().position(|(m, _)| *m == mailbox) {
+            Some(at) => at,
+            None => {
+                self.0.push((mailbox, Count::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    /// One report per mailbox (two when the tracking rule left some of its emails out), none
+    /// for a mailbox with nothing to count.
+    async fn report(self, deps: &WriteDeps) {
+        for (mailbox, count) in self.0 {
+            let Count { created, duplicate, skipped } = count;
+            if created + duplicate > 0 {
+                report(deps, mailbox, StatusEvent::EmailsWritten { created, duplicate }).await;
+            }
+            if skipped > 0 {
+                report(deps, mailbox, StatusEvent::EmailsSkipped { emails: skipped }).await;
+            }
+        }
+    }
 }
 
 /// Maps and writes the emails Dataverse does not have yet.

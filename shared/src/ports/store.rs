@@ -197,6 +197,31 @@ pub trait DedupeStore: Send + Sync + std::fmt::Debug {
         message_id: &InternetMessageId,
         activity: RecordId,
     ) -> Result<(), StoreError>;
+
+    /// [`activity_of`](Self::activity_of) each Message-ID, answers in order: a write batch's
+    /// look-ups in one round trip where the store can (SQLite: one call to its thread).
+    async fn activities_of(
+        &self,
+        message_ids: &[InternetMessageId],
+    ) -> Result<Vec<Option<RecordId>>, StoreError> {
+        let mut found = Vec::with_capacity(message_ids.len());
+        for message_id in message_ids {
+            found.push(self.activity_of(message_id).await?);
+        }
+        Ok(found)
+    }
+
+    /// [`record_activity`](Self::record_activity) each pair, in one round trip where the store
+    /// can. `Ok`: every one is recorded; on `Err` any may be.
+    async fn record_activities(
+        &self,
+        records: &[(InternetMessageId, RecordId)],
+    ) -> Result<(), StoreError> {
+        for (message_id, activity) in records {
+            self.record_activity(message_id, *activity).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Mailbox status records.

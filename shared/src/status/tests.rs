@@ -14,7 +14,7 @@ fn a_success_heals_a_failing_mailbox_and_a_written_email_only_counts() {
     status.apply(failed.clone(), t0);
     status.apply(failed, t0);
     assert_eq!(status.consecutive_failures, 2);
-    status.apply(StatusEvent::EmailWritten { created: true }, t0);
+    status.apply(StatusEvent::EmailsWritten { created: 1, duplicate: 0 }, t0);
     assert!(matches!(status.health, Health::Failing { .. }));
     status.apply(StatusEvent::PassSucceeded { emails: 3 }, t0 + time::Duration::SECOND);
     assert_eq!(status.health, Health::Healthy);
@@ -22,9 +22,9 @@ fn a_success_heals_a_failing_mailbox_and_a_written_email_only_counts() {
     assert_eq!(status.last_success, Some(t0 + time::Duration::SECOND));
     assert_eq!((status.emails_seen, status.emails_written), (3, 1));
     // A report that arrives late does not move the record back in time.
-    status.apply(StatusEvent::EmailWritten { created: false }, t0);
+    status.apply(StatusEvent::EmailsWritten { created: 2, duplicate: 3 }, t0);
     assert_eq!(status.updated_at, t0 + time::Duration::SECOND);
-    assert_eq!(status.emails_duplicate, 1);
+    assert_eq!((status.emails_written, status.emails_duplicate), (3, 3));
     status.apply(StatusEvent::EmailsSkipped { emails: 2 }, t0);
     assert_eq!((status.emails_skipped, status.health), (2, Health::Healthy));
 }

@@ -186,7 +186,7 @@ async fn status_updates_give_what_mailbox_status_apply_gives_for_the_same_events
     let m = mailbox("parity");
     let at = |s: i64| T0 + time::Duration::seconds(s);
     let events = [
-        (StatusEvent::EmailWritten { created: false }, at(5)),
+        (StatusEvent::EmailsWritten { created: 0, duplicate: 1 }, at(5)),
         (
             StatusEvent::Failed { reason: "Graph 503".into(), retryable: true, retry_at: None },
             at(10),
@@ -200,7 +200,7 @@ async fn status_updates_give_what_mailbox_status_apply_gives_for_the_same_events
             at(20),
         ),
         (StatusEvent::PassSucceeded { emails: 4 }, at(30)),
-        (StatusEvent::EmailWritten { created: true }, at(25)),
+        (StatusEvent::EmailsWritten { created: 3, duplicate: 2 }, at(25)),
         (StatusEvent::Throttled { until: at(90) }, at(40)),
         (StatusEvent::PassSucceeded { emails: 1 }, at(35)),
         (

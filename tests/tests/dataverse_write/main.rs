@@ -122,15 +122,19 @@ impl DedupeStore for MemDedupe {
 struct MemStatus(Mutex<Vec<(MailboxAddress, StatusEvent)>>);
 
 impl MemStatus {
-    /// `created` flags of the EmailWritten events of `mailbox`, in order.
+    /// `created` flags of the emails the EmailsWritten events of `mailbox` count, in order
+    /// (an event's created ones first).
     fn written(&self, mailbox: &str) -> Vec<bool> {
         let events = self.0.lock().unwrap();
         events
             .iter()
             .filter(|(m, _)| m.as_str() == mailbox)
-            .filter_map(|(_, e)| match e {
-                StatusEvent::EmailWritten { created } => Some(*created),
-                _ => None,
+            .flat_map(|(_, e)| match e {
+                StatusEvent::EmailsWritten { created, duplicate } => {
+                    let created = std::iter::repeat_n(true, *created as usize);
+                    created.chain(std::iter::repeat_n(false, *duplicate as usize)).collect()
+                }
+                _ => Vec::new(),
             })
             .collect()
     }

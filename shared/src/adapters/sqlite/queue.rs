@@ -104,7 +104,7 @@ impl JobQueue for SqliteQueue {
         if bodies.is_empty() {
             return Ok(());
         }
-        let delay = ms(delay);
+        let (delay, bodies_len) = (ms(delay), bodies.len());
         self.db
             .call(move |conn| {
                 let now = now_ms();
@@ -118,11 +118,15 @@ impl JobQueue for SqliteQueue {
             })
             .await
             .map_err(|e| e.on_queue(name))?;
+        // One idle lane woken per job: a lane takes up to a batch, so that is always enough.
+        // Waking every lane instead cost each of them a receive and a look at the queue for
+        // nothing (~20 calls to the SQLite thread per email when lanes are idle). With no lane
+        // waiting, the first call leaves a permit for one between an empty receive and its wait
+        // (it would otherwise sleep through this enqueue); the others then do nothing.
         let wakeup = self.db.wakeup(queue);
-        // Wake every idle worker now, and leave a permit for one that is between an empty
-        // receive and its wait (it would otherwise sleep through this enqueue).
-        wakeup.notify_waiters();
-        wakeup.notify_one();
+        for _ in 0..bodies_len {
+            wakeup.notify_one();
+        }
         Ok(())
     }
 }

@@ -195,6 +195,7 @@ macro_rules! store_contract {
             a_cursor_moves_from_next_to_delta_and_can_be_cleared,
             cursors_are_kept_per_mailbox_and_folder,
             the_first_activity_recorded_for_a_message_id_wins,
+            activities_are_looked_up_and_recorded_a_batch_at_a_time,
             concurrent_records_of_one_message_id_agree_on_one_activity,
             status_counters_add_up_under_concurrent_reports,
             health_follows_failures_throttling_and_success,

@@ -108,6 +108,25 @@ pub async fn the_first_activity_recorded_for_a_message_id_wins(twin: StoreTwin) 
     assert_eq!(d.activity_of(&id).await.expect("get"), Some(first));
 }
 
+/// A batch of look-ups answers each Message-ID in order; a batch of records keeps the first
+/// record of each, old or new.
+pub async fn activities_are_looked_up_and_recorded_a_batch_at_a_time(twin: StoreTwin) {
+    let d = &twin.dedupe;
+    let id =
+        |n: u32| InternetMessageId::parse(format!("<batch-{n}@contract.example>")).expect("id");
+    let (one, two, three) =
+        (RecordId::from_u128(11), RecordId::from_u128(12), RecordId::from_u128(13));
+    d.record_activity(&id(2), two).await.expect("record");
+    assert_eq!(d.activities_of(&[]).await.expect("none"), vec![]);
+    let ids = [id(1), id(2), id(3)];
+    assert_eq!(d.activities_of(&ids).await.expect("get"), vec![None, Some(two), None]);
+    let records = [(id(1), one), (id(2), RecordId::from_u128(99)), (id(3), three), (id(1), three)];
+    d.record_activities(&records).await.expect("record a batch");
+    d.record_activities(&[]).await.expect("record nothing");
+    assert_eq!(d.activities_of(&ids).await.expect("get"), vec![Some(one), Some(two), Some(three)]);
+    assert_eq!(d.activity_of(&id(3)).await.expect("get"), Some(three));
+}
+
 /// Writers racing on one Message-ID all read back the same single winner.
 pub async fn concurrent_records_of_one_message_id_agree_on_one_activity(twin: StoreTwin) {
     let id = InternetMessageId::parse("<race@contract.example>").expect("id");
@@ -132,8 +151,8 @@ pub async fn status_counters_add_up_under_concurrent_reports(twin: StoreTwin) {
         let (status, m) = (status.clone(), m.clone());
         let event = match i % 4 {
             0 => StatusEvent::PassSucceeded { emails: 2 },
-            1 => StatusEvent::EmailWritten { created: true },
-            2 => StatusEvent::EmailWritten { created: false },
+            1 => StatusEvent::EmailsWritten { created: 1, duplicate: 2 },
+            2 => StatusEvent::EmailsWritten { created: 0, duplicate: 1 },
             _ => StatusEvent::EmailsSkipped { emails: 3 },
         };
         tokio::spawn(async move { status.report(&m, event, T0).await.expect("report") })
@@ -142,7 +161,7 @@ pub async fn status_counters_add_up_under_concurrent_reports(twin: StoreTwin) {
         done.expect("task");
     }
     let s = twin.status.status(&m).await.expect("get").expect("found");
-    assert_eq!((s.emails_seen, s.emails_written, s.emails_duplicate), (40, 20, 20));
+    assert_eq!((s.emails_seen, s.emails_written, s.emails_duplicate), (40, 20, 60));
     assert_eq!(s.emails_skipped, 60);
     assert_eq!(s.health, Health::Healthy);
 }

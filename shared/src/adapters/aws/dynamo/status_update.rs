@@ -139,12 +139,15 @@ impl Update {
                 update.remove.push("next_retry");
                 Some(Health::CatchingUp)
             }
-            StatusEvent::EmailWritten { created: true } => {
-                update.add.push("emails_written :one");
-                None
-            }
-            StatusEvent::EmailWritten { created: false } => {
-                update.add.push("emails_duplicate :one");
+            StatusEvent::EmailsWritten { created, duplicate } => {
+                if created > 0 {
+                    update.add.push("emails_written :created");
+                    update.values.insert(":created".into(), n(created));
+                }
+                if duplicate > 0 {
+                    update.add.push("emails_duplicate :duplicate");
+                    update.values.insert(":duplicate".into(), n(duplicate));
+                }
                 None
             }
             StatusEvent::EmailsSkipped { emails } => {
@@ -269,14 +272,15 @@ mod tests {
     #[test]
     fn a_late_written_email_only_counts() {
         let mut update =
-            Update::of(&mailbox(), StatusEvent::EmailWritten { created: false }, AT).unwrap();
+            Update::of(&mailbox(), StatusEvent::EmailsWritten { created: 0, duplicate: 2 }, AT)
+                .unwrap();
         let mut newer = key(keys::status(&mailbox()));
         newer.insert("updated_at".into(), instant(AT + time::Duration::SECOND));
         assert!(!Guarded::UpdatedAt.holds(Some(&newer), AT).unwrap());
         update.guarded.retain(|g| g.holds(Some(&newer), AT).unwrap());
         assert_eq!(
             update.expressions(),
-            ("SET mailbox = :mailbox ADD emails_duplicate :one".into(), None)
+            ("SET mailbox = :mailbox ADD emails_duplicate :duplicate".into(), None)
         );
         assert_eq!(update.values().len(), 2, "{:?}", update.values());
     }
