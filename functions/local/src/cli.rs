@@ -143,8 +143,8 @@ async fn aws_admin() -> anyhow::Result<Admin> {
 #[cfg(not(feature = "aws"))]
 async fn aws_admin() -> anyhow::Result<Admin> {
     anyhow::bail!(
-        "this exsync was built without AWS support: build it with its default features \
-         (cargo build --release -p exsync)"
+        "this exsync was built without AWS support: build it with \
+         `cargo build --release -p exsync --features aws`"
     )
 }
 

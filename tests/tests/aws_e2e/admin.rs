@@ -18,7 +18,8 @@ use crate::{
     world::{ALICE, AwsApp},
 };
 
-/// The `exsync` binary beside this test's (`cargo test --workspace` builds it).
+/// The `exsync` binary beside this test's, with its AWS clients (`scripts/test` runs
+/// `cargo test --workspace --features exsync/aws`, which builds it).
 fn exsync_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's path");
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
@@ -72,10 +73,16 @@ impl Cli {
             .output()
             .await
             .expect("exsync runs");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            !stderr.contains("built without AWS support"),
+            "target/*/exsync has no AWS clients: cargo test --workspace --features exsync/aws \
+             (as scripts/test does)"
+        );
         Ran {
             success: output.status.success(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            stderr,
         }
     }
 
